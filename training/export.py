@@ -1,0 +1,180 @@
+"""Convert a trained IamNN checkpoint to the web model format (docs/model-format.md).
+
+    /usr/bin/python3 -m training.export --ckpt=training/runs/iamnn/ckpt.pt --out=models/cifar10
+    /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny     # small random test model
+
+Writes model.json + equal-size weight shards (the last one smaller or equal, sha256 each) and
+parity.json: test inputs with PyTorch's logits, per-stage iterations and FLOPs, which the TypeScript
+runtime must reproduce (logits within 1e-4, iterations exactly). report.json comes from
+training/evaluate.py.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.data import CLASSES, normalize
+from training.model import IamNN, ModelConfig, flops_of, flops_table
+
+FORMAT = "iamnn"
+FORMAT_VERSION = 1
+
+
+def _fold_bn(bns) -> tuple[np.ndarray, np.ndarray]:
+    """Eval-mode batchnorm as y = x * scale + shift, one row per iteration: [T, C] each."""
+    scales, shifts = [], []
+    for bn in bns:
+        var, mean = bn.running_var.double(), bn.running_mean.double()
+        scale = bn.weight.detach().double() / torch.sqrt(var + bn.eps)
+        scales.append(scale)
+        shifts.append(bn.bias.detach().double() - mean * scale)
+    return torch.stack(scales).float().numpy(), torch.stack(shifts).float().numpy()
+
+
+def _hwio(conv: torch.nn.Conv2d) -> np.ndarray:
+    return conv.weight.detach().permute(2, 3, 1, 0).contiguous().numpy()  # OIHW -> HWIO (tfjs)
+
+
+def named_weights(model: IamNN) -> list[tuple[str, np.ndarray]]:
+    """Every weight the runtime needs, in file order. Shared convs appear ONCE per stage."""
+    if not model.cfg.shared:
+        raise ValueError("only the shared (IamNN) network has a web format; the baseline is for comparison")
+    out = [("stem/conv", _hwio(model.stem))]
+    scale, shift = _fold_bn([model.stem_bn])
+    out += [("stem/bn/scale", scale[0]), ("stem/bn/shift", shift[0])]
+    for k, st in enumerate(model.stages):
+        b = st.block
+        for j, (conv, bns) in enumerate(((b.conv1, b.bn1), (b.conv2, b.bn2), (b.conv3, b.bn3)), start=1):
+            scale, shift = _fold_bn(bns)
+            out += [(f"stage{k}/conv{j}", _hwio(conv)), (f"stage{k}/bn{j}/scale", scale),
+                    (f"stage{k}/bn{j}/shift", shift)]
+        for j, fc in enumerate((st.act.fc1, st.act.fc2, st.act.fc3), start=1):
+            out += [(f"stage{k}/act/fc{j}/kernel", fc.weight.detach().t().contiguous().numpy()),
+                    (f"stage{k}/act/fc{j}/bias", fc.bias.detach().numpy())]
+    out += [("head/kernel", model.fc.weight.detach().t().contiguous().numpy()),
+            ("head/bias", model.fc.bias.detach().numpy())]
+    return [(n, np.ascontiguousarray(a, dtype=np.float32)) for n, a in out]
+
+
+def _encode(a: np.ndarray, quantize: str | None) -> tuple[bytes, dict | None]:
+    if quantize is None:
+        return a.astype("<f4").tobytes(), None
+    if quantize == "float16":
+        return a.astype("<f2").tobytes(), {"dtype": "float16"}
+    if quantize == "uint8":
+        lo, hi = float(a.min()), float(a.max())
+        scale = (hi - lo) / 255 if hi > lo else 1.0
+        q = np.clip(np.round((a - lo) / scale), 0, 255).astype(np.uint8)
+        return q.tobytes(), {"dtype": "uint8", "scale": scale, "min": lo}
+    raise ValueError(f"quantize must be one of None, 'float16', 'uint8'; got {quantize!r}")
+
+
+def model_spec(model: IamNN, mean, std, labels) -> dict:
+    cfg = model.cfg
+    cins = (cfg.stem_channels,) + tuple(cfg.widths[:-1])
+    return {
+        "input": {"height": 32, "width": 32, "channels": 3, "channelOrder": "RGB",
+                  "layout": "NHWC", "resize": "center-crop-area"},
+        "normalization": {"formula": "(x / 255 - mean) / std", "mean": list(mean), "std": list(std)},
+        "labels": list(labels),
+        "stem": {"channels": cfg.stem_channels, "kernel": 3, "poolAfter": 2 if cfg.stem_pool else 1},
+        "stages": [{"inChannels": ci, "channels": c, "bottleneck": b, "maxIterations": t,
+                    "poolBefore": 1 if k == 0 else 2}
+                   for k, (ci, c, b, t) in enumerate(zip(cins, cfg.widths, cfg.bottlenecks, cfg.max_iters))],
+        "act": {"hidden": [cfg.act_hidden, cfg.act_hidden]},
+        "haltingEpsilon": cfg.eps,
+        "flops": flops_table(cfg),
+    }
+
+
+def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_bytes: int = 4 << 20,
+                 quantize: str | None = None) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    specs, blobs = [], []
+    for name, arr in named_weights(model):
+        data, q = _encode(arr, quantize)
+        spec = {"name": name, "shape": list(arr.shape), "dtype": "float32"}
+        if q:
+            spec["quantization"] = q
+        specs.append(spec)
+        blobs.append(data)
+    buf = b"".join(blobs)
+    shards = [buf[i:i + shard_bytes] for i in range(0, len(buf), shard_bytes)] or [b""]
+    for old in out_dir.glob("group1-shard*.bin"):
+        old.unlink()
+    paths = [f"group1-shard{i + 1}of{len(shards)}.bin" for i in range(len(shards))]
+    for p, s in zip(paths, shards):
+        (out_dir / p).write_bytes(s)
+    manifest = {"format": FORMAT, "formatVersion": FORMAT_VERSION,
+                "weightsManifest": [{"paths": paths, "weights": specs,
+                                     "sha256": [hashlib.sha256(s).hexdigest() for s in shards]}],
+                "iamnn": model_spec(model, mean, std, labels)}
+    (out_dir / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+@torch.no_grad()
+def parity_vectors(model: IamNN, images: np.ndarray, mean, std) -> dict:
+    """PyTorch's per-image early-exit results on uint8 NHWC images, for the runtime's tests."""
+    model.eval()
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+    logits, iters = model.forward_early_exit(normalize(x, mean, std))
+    flops = flops_of(iters, flops_table(model.cfg))
+    return {"shape": list(images.shape), "dtype": "uint8", "layout": "NHWC",
+            "images": base64.b64encode(images.astype(np.uint8).tobytes()).decode(),
+            "logits": logits.tolist(), "iterations": iters.tolist(), "flops": flops.tolist()}
+
+
+def tiny_fixture(out_dir: Path) -> None:
+    """A small random IamNN whose halting varies per image; its parity.json tests the runtime."""
+    torch.manual_seed(1234)
+    cfg = ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(4, 6), act_hidden=16,
+                      halt_bias=0.0, eps=0.01)
+    model = IamNN(cfg)
+    g = torch.Generator().manual_seed(99)
+    for m in model.modules():  # non-trivial eval-mode batchnorm so folding is really tested
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data = 0.5 + torch.rand(m.num_features, generator=g)
+            m.bias.data = 0.2 * torch.randn(m.num_features, generator=g)
+            m.running_mean = 0.1 * torch.randn(m.num_features, generator=g)
+            m.running_var = 0.5 + torch.rand(m.num_features, generator=g)
+    for st in model.stages:  # ACT scores that depend strongly on the image, so iterations vary
+        for fc, gain in ((st.act.fc1, 6.0), (st.act.fc2, 3.0), (st.act.fc3, 3.0)):
+            fc.weight.data *= gain
+    mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+    labels = [f"class{i}" for i in range(cfg.num_classes)]
+    export_model(model, out_dir, mean, std, labels, shard_bytes=8192)
+    noise = torch.rand(16, 32, 32, 3, generator=g)
+    level, contrast = torch.rand(16, 1, 1, 3, generator=g), torch.rand(16, 1, 1, 1, generator=g)
+    images = (255 * (level + contrast * (noise - 0.5))).clamp(0, 255).round().to(torch.uint8).numpy()
+    images[1] = 0  # a flat image and a saturated one: edge cases for normalization
+    images[2] = 255
+    (out_dir / "parity.json").write_text(json.dumps(parity_vectors(model, images, mean, std)) + "\n")
+
+
+def main(argv: list[str]) -> None:
+    args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
+    if "fixture" in args:
+        tiny_fixture(Path(args["fixture"]))
+        return
+    ckpt = torch.load(args.get("ckpt", "training/runs/iamnn/ckpt.pt"), map_location="cpu")
+    model = IamNN(ModelConfig(**ckpt["model_config"]))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    norm = ckpt["normalization"]
+    out = Path(args.get("out", "models/cifar10"))
+    export_model(model, out, norm["mean"], norm["std"], quantize=args.get("quantize"))
+    from training.data import DEFAULT_DATA, load_split
+    x, _ = load_split(args.get("data", DEFAULT_DATA), "test")
+    (out / "parity.json").write_text(json.dumps(parity_vectors(model, x[:32], norm["mean"], norm["std"])) + "\n")
+    print(f"wrote {out}/model.json, shards and parity.json")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,219 @@
+"""IamNN (Leroux et al.) and its unshared-ResNet baseline, in PyTorch.
+
+Every stage replaces a stack of residual units by ONE bottleneck block applied iteratively:
+    x0 = stage input, s_0 = 0
+    h_i = block_i(concat(x0, s_{i-1}))            shared convs, iteration i's own batchnorm
+    p_i = sigmoid(ACT(GAP(concat(s_{i-1}, x0, h_i))))
+    s_i = s_{i-1} + h_i
+    N   = first n with p_1 + ... + p_n >= 1 - eps, else T (the stage's maximum)
+    y   = sum_{i<N} p_i s_i + R s_N,  R = 1 - sum_{i<N} p_i          (Graves' ACT)
+Stage output relu(y) feeds a 2x2 max-pool and the next stage; the head is GAP -> linear.
+docs/model-format.md is the single source of truth for this function; the TypeScript runtime
+computes the same one.
+
+`forward` (training and evaluation) runs every iteration for every image and masks with the halting
+weights, so each iteration's batchnorm sees full batches; `forward_early_exit` really stops each
+image at N, which is what the browser runtime does. Both give the same outputs in eval mode
+(training/tests/test_model.py proves it).
+
+    /usr/bin/python3 -m training.model   # prints params and FLOPs of the default config
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, asdict, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class ModelConfig:
+    num_classes: int = 10
+    stem_channels: int = 64               # conv3x3 -> BN -> ReLU at full resolution
+    stem_pool: bool = True                # 2x2 max-pool after the stem: stages run at 16/8/4 px
+    widths: tuple = (64, 128, 256)        # state channels C of each stage
+    bottlenecks: tuple = (32, 64, 128)    # bottleneck width b = C/2
+    max_iters: tuple = (2, 4, 12)         # mirrors a 56-layer bottleneck ResNet with 2/4/12 units
+    act_hidden: int = 64                  # ACT head: FC 64 -> FC 64 -> FC 1
+    halt_bias: float = -3.0               # sigmoid(-3) ~ 0.05: start near "run every iteration"
+    eps: float = 0.01                     # halt once cumulative p >= 1 - eps
+    shared: bool = True                   # False: the baseline, unshared weights, no ACT, always T
+
+
+class Bottleneck(nn.Module):
+    """1x1 -> 3x3 -> 1x1 convs; `n_bn` sets of batchnorm (one per iteration when shared)."""
+
+    def __init__(self, cin: int, b: int, cout: int, n_bn: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, b, 1, bias=False)
+        self.conv2 = nn.Conv2d(b, b, 3, padding=1, bias=False)
+        self.conv3 = nn.Conv2d(b, cout, 1, bias=False)
+        self.bn1 = nn.ModuleList(nn.BatchNorm2d(b) for _ in range(n_bn))
+        self.bn2 = nn.ModuleList(nn.BatchNorm2d(b) for _ in range(n_bn))
+        self.bn3 = nn.ModuleList(nn.BatchNorm2d(cout) for _ in range(n_bn))
+        for bn in self.bn3:  # residual branches start near zero: a deep iterate starts as identity
+            nn.init.zeros_(bn.weight)
+
+    def forward(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        x = F.relu(self.bn1[i](self.conv1(x)))
+        x = F.relu(self.bn2[i](self.conv2(x)))
+        return self.bn3[i](self.conv3(x))
+
+
+class ActHead(nn.Module):
+    def __init__(self, cin: int, hidden: int, bias: float):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(cin, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, 1)
+        nn.init.constant_(self.fc3.bias, bias)
+
+    def forward(self, g: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.fc3(F.relu(self.fc2(F.relu(self.fc1(g)))))).squeeze(1)
+
+
+class Stage(nn.Module):
+    def __init__(self, cin: int, c: int, b: int, t: int, cfg: ModelConfig):
+        super().__init__()
+        self.t, self.eps, self.shared = t, cfg.eps, cfg.shared
+        if cfg.shared:
+            self.block = Bottleneck(cin + c, b, c, t)
+            self.act = ActHead(2 * c + cin, cfg.act_hidden, cfg.halt_bias)
+        else:
+            self.blocks = nn.ModuleList(Bottleneck(cin + c, b, c, 1) for _ in range(t))
+
+    def step(self, x0: torch.Tensor, s: torch.Tensor, i: int):
+        """One iteration: returns (h_i, p_i); p_i is None for the baseline."""
+        z = torch.cat([x0, s], 1)
+        if not self.shared:
+            return self.blocks[i](z, 0), None
+        h = self.block(z, i)
+        g = torch.cat([s.mean((2, 3)), x0.mean((2, 3)), h.mean((2, 3))], 1)
+        return h, self.act(g)
+
+    def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None):
+        """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B])."""
+        t = self.t if t is None else min(t, self.t)
+        eps = self.eps if eps is None else eps
+        bsz = x0.shape[0]
+        s = x0.new_zeros(bsz, self.block.conv3.out_channels if self.shared else self.blocks[0].conv3.out_channels,
+                         *x0.shape[2:])
+        if not self.shared:
+            for i in range(t):
+                s = s + self.step(x0, s, i)[0]
+            return s, torch.full((bsz,), t, dtype=torch.long), x0.new_zeros(bsz)
+        y = torch.zeros_like(s)
+        cum = x0.new_zeros(bsz)
+        running = torch.ones(bsz, dtype=torch.bool, device=x0.device)
+        n_iters = torch.full((bsz,), t, dtype=torch.long, device=x0.device)
+        remainder = x0.new_zeros(bsz)
+        for i in range(t):
+            h, p = self.step(x0, s, i)
+            s = s + h
+            halt = running & ((cum + p >= 1 - eps) | (i == t - 1))
+            w = torch.where(halt, 1 - cum, torch.where(running, p, torch.zeros_like(p)))
+            y = y + w.view(-1, 1, 1, 1) * s
+            remainder = torch.where(halt, 1 - cum, remainder)
+            n_iters = torch.where(halt, torch.full_like(n_iters, i + 1), n_iters)
+            cum = cum + torch.where(running, p, torch.zeros_like(p))
+            running = running & ~halt
+        return y, n_iters, remainder
+
+    @torch.no_grad()
+    def forward_early_exit(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None):
+        """Per-image early exit: rows leave the batch once halted (what the runtime does)."""
+        if not self.shared:
+            return self.forward(x0, t, eps)
+        t = self.t if t is None else min(t, self.t)
+        eps = self.eps if eps is None else eps
+        bsz = x0.shape[0]
+        s = x0.new_zeros(bsz, self.block.conv3.out_channels, *x0.shape[2:])
+        y, cum = torch.zeros_like(s), x0.new_zeros(bsz)
+        n_iters = torch.zeros(bsz, dtype=torch.long)
+        active = torch.arange(bsz)
+        for i in range(t):
+            xa, sa, ca = x0[active], s[active], cum[active]
+            h, p = self.step(xa, sa, i)
+            sa = sa + h
+            halt = (ca + p >= 1 - eps) | (i == t - 1)
+            w = torch.where(halt, 1 - ca, p)
+            y[active] += w.view(-1, 1, 1, 1) * sa
+            s[active], cum[active] = sa, ca + p
+            n_iters[active[halt]] = i + 1
+            active = active[~halt]
+            if len(active) == 0:
+                break
+        return y, n_iters, None
+
+
+class IamNN(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.stem = nn.Conv2d(3, cfg.stem_channels, 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(cfg.stem_channels)
+        cins = (cfg.stem_channels,) + tuple(cfg.widths[:-1])
+        self.stages = nn.ModuleList(Stage(ci, c, b, t, cfg)
+                                    for ci, c, b, t in zip(cins, cfg.widths, cfg.bottlenecks, cfg.max_iters))
+        self.fc = nn.Linear(cfg.widths[-1], cfg.num_classes)
+
+    def stem_forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.stem_bn(self.stem(x)))
+        return F.max_pool2d(x, 2) if self.cfg.stem_pool else x
+
+    def _run(self, x, early_exit: bool, max_iters=None, eps=None):
+        x = self.stem_forward(x)
+        iters, ponder = [], x.new_zeros(x.shape[0])
+        for k, stage in enumerate(self.stages):
+            if k > 0:
+                x = F.max_pool2d(x, 2)
+            t = None if max_iters is None else max_iters[k]
+            y, n, r = (stage.forward_early_exit if early_exit else stage.forward)(x, t, eps)
+            iters.append(n)
+            if r is not None:
+                ponder = ponder + n.to(x.dtype) + r
+            x = F.relu(y)
+        logits = self.fc(x.mean((2, 3)))
+        return logits, torch.stack(iters, 1), ponder
+
+    def forward(self, x, max_iters=None, eps=None):
+        """Returns (logits, iterations[B, stages], ponder cost N + R summed over stages [B])."""
+        return self._run(x, False, max_iters, eps)
+
+    @torch.no_grad()
+    def forward_early_exit(self, x, max_iters=None, eps=None):
+        return self._run(x, True, max_iters, eps)[:2]
+
+
+def flops_table(cfg: ModelConfig, input_size: int = 32) -> dict:
+    """FLOPs (2 per multiply-add of every conv and FC; elementwise ops not counted)."""
+    hw = input_size
+    stem = 2 * 9 * 3 * cfg.stem_channels * hw * hw
+    hw = hw // 2 if cfg.stem_pool else hw
+    cins = (cfg.stem_channels,) + tuple(cfg.widths[:-1])
+    per_iter = []
+    for k, (ci, c, b) in enumerate(zip(cins, cfg.widths, cfg.bottlenecks)):
+        if k > 0:
+            hw //= 2
+        block = 2 * hw * hw * ((ci + c) * b + 9 * b * b + b * c)
+        act = 2 * ((2 * c + ci) * cfg.act_hidden + cfg.act_hidden ** 2 + cfg.act_hidden) if cfg.shared else 0
+        per_iter.append(block + act)
+    head = 2 * cfg.widths[-1] * cfg.num_classes
+    return {"stem": stem, "perIteration": per_iter, "head": head,
+            "max": stem + head + sum(f * t for f, t in zip(per_iter, cfg.max_iters))}
+
+
+def flops_of(iters: torch.Tensor, table: dict) -> torch.Tensor:
+    """Exact FLOPs per image from its per-stage iteration counts [B, stages]."""
+    per = torch.tensor(table["perIteration"], dtype=torch.float64)
+    return table["stem"] + table["head"] + (iters.to(torch.float64) * per).sum(1)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+if __name__ == "__main__":
+    for shared in (True, False):
+        cfg = ModelConfig(shared=shared)
+        m = IamNN(cfg)
+        print(f"shared={shared} params={count_params(m):,} flops_max={flops_table(cfg)['max']:,}")

@@ -1,0 +1,172 @@
+"""Train IamNN (or the unshared baseline) on CIFAR-10; checkpoints every epoch, resumable.
+
+    /usr/bin/python3 -m training.train                                 # IamNN, default config
+    /usr/bin/python3 -m training.train --shared=False --out=training/runs/baseline
+    /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
+Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
+the optimizer, the epoch, both configs and the source of model.py and train.py; `log.jsonl` beside
+it records loss, accuracy, mean iterations per stage, tau and wall time per epoch.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import time
+from dataclasses import dataclass, asdict, fields, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from training.data import DEFAULT_DATA, augment, load_split, normalize, to_tensor
+from training.model import IamNN, ModelConfig, count_params
+
+MEAN = (0.4914, 0.4822, 0.4465)   # CIFAR-10 channel statistics; shipped in model.json
+STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass
+class TrainConfig:
+    data: str = DEFAULT_DATA        # JPEG folder or official python archive (training/data.py)
+    out: str = "training/runs/iamnn"
+    epochs: int = 15                # ~1.5 h on 2 CPU cores for the default IamNN
+    batch_size: int = 256
+    lr: float = 0.2                 # peak learning rate, SGD + Nesterov
+    momentum: float = 0.9
+    weight_decay: float = 5e-4      # conv and FC weights only
+    warmup_epochs: float = 1.0      # linear warm-up, then linear decay to 0
+    label_smoothing: float = 0.1
+    ponder_cost: float = 0.01       # tau: loss += tau * sum over stages of (N + R)
+    translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
+    seed: int = 0
+    threads: int = 2
+    limit_train: int = 0            # >0: use only this many training images (smoke tests)
+    limit_test: int = 0
+    resume: bool = False
+
+
+def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig]:
+    tc, mc = TrainConfig(), ModelConfig()
+    for arg in argv:
+        key, _, val = arg.lstrip("-").partition("=")
+        target = tc if key in {f.name for f in fields(tc)} else mc if key in {f.name for f in fields(mc)} else None
+        if target is None:
+            valid = sorted(f.name for f in fields(tc) + fields(mc))
+            raise SystemExit(f"unknown option --{key}; valid: {', '.join(valid)}")
+        cur = getattr(target, key)
+        if val == "" and isinstance(cur, bool):
+            new = True
+        elif isinstance(cur, str):
+            new = val
+        else:
+            new = ast.literal_eval(val)
+        setattr(target, key, type(cur)(new) if not isinstance(cur, tuple) else tuple(new))
+    return tc, mc
+
+
+def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
+    warm = max(1, int(tc.warmup_epochs * per_epoch))
+    if step < warm:
+        return tc.lr * (step + 1) / warm
+    return tc.lr * max(0.0, (total - step) / max(1, total - warm))
+
+
+@torch.no_grad()
+def evaluate(model: IamNN, x: torch.Tensor, y: torch.Tensor, batch: int = 500, **kw) -> dict:
+    """Accuracy and per-stage iteration counts on uint8 NCHW images (masked forward, eval mode)."""
+    model.eval()
+    correct, iters, logits_all = 0, [], []
+    for i in range(0, len(x), batch):
+        logits, n, _ = model(normalize(x[i:i + batch], MEAN, STD), **kw)
+        correct += (logits.argmax(1) == y[i:i + batch]).sum().item()
+        iters.append(n)
+        logits_all.append(logits)
+    return {"acc": correct / len(x), "iters": torch.cat(iters), "logits": torch.cat(logits_all)}
+
+
+def main(argv: list[str]) -> None:
+    tc, mc = parse_args(argv)
+    torch.set_num_threads(tc.threads)
+    out = Path(tc.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "ckpt.pt"
+
+    xtr, ytr = load_split(tc.data, "train")
+    xte, yte = load_split(tc.data, "test")
+    xtr, ytr = to_tensor(xtr), torch.from_numpy(ytr)
+    xte, yte = to_tensor(xte), torch.from_numpy(yte)
+    if tc.limit_train:
+        xtr, ytr = xtr[:tc.limit_train], ytr[:tc.limit_train]
+    if tc.limit_test:
+        xte, yte = xte[:tc.limit_test], yte[:tc.limit_test]
+
+    start_epoch, elapsed = 0, 0.0
+    if tc.resume and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
+        saved = TrainConfig(**ckpt["train_config"])
+        for f in ("epochs", "ponder_cost"):      # a resumed run may extend or re-tune these
+            if getattr(tc, f) == getattr(TrainConfig(), f):
+                setattr(tc, f, getattr(saved, f))
+    torch.manual_seed(tc.seed)
+    model = IamNN(mc)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": tc.weight_decay},
+                           {"params": no_decay, "weight_decay": 0.0}],
+                          lr=tc.lr, momentum=tc.momentum, nesterov=True)
+    if tc.resume and ckpt_path.exists():
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, elapsed = ckpt["epoch"], ckpt["elapsed_s"]
+        print(f"resumed {ckpt_path} at epoch {start_epoch}", flush=True)
+    print(f"params={count_params(model):,} train={len(xtr)} test={len(xte)} {asdict(mc)} {asdict(tc)}", flush=True)
+
+    per_epoch = len(xtr) // tc.batch_size
+    total = tc.epochs * per_epoch
+    gen = torch.Generator().manual_seed(tc.seed)
+    for epoch in range(start_epoch, tc.epochs):
+        gen.manual_seed(tc.seed * 1000 + epoch)  # resumable: each epoch's randomness is its own
+        model.train()
+        t0 = time.time()
+        perm = torch.randperm(len(xtr), generator=gen)
+        loss_sum, ponder_sum, correct, iters_sum = 0.0, 0.0, 0, torch.zeros(len(mc.max_iters))
+        for b in range(per_epoch):
+            step = epoch * per_epoch + b
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, per_epoch, tc)
+            idx = perm[b * tc.batch_size:(b + 1) * tc.batch_size]
+            xb = augment(normalize(xtr[idx], MEAN, STD), tc.translate, gen)
+            logits, n_iters, ponder = model(xb)
+            ce = F.cross_entropy(logits, ytr[idx], label_smoothing=tc.label_smoothing)
+            loss = ce + tc.ponder_cost * ponder.mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += ce.item()
+            ponder_sum += ponder.mean().item()
+            correct += (logits.argmax(1) == ytr[idx]).sum().item()
+            iters_sum += n_iters.float().mean(0)
+            if b % 50 == 0:
+                print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
+                      f"{time.time() - t0:.0f}s", flush=True)
+        elapsed += time.time() - t0
+        ev = evaluate(model, xte, yte)
+        row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
+               "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
+               "test_acc": ev["acc"], "test_iters": ev["iters"].float().mean(0).tolist(),
+               "tau": tc.ponder_cost, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
+        print(json.dumps(row), flush=True)
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        code = {name: (Path(__file__).parent / name).read_text() for name in ("model.py", "train.py", "data.py")}
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                    "elapsed_s": elapsed, "model_config": asdict(mc), "train_config": asdict(tc),
+                    "normalization": {"mean": MEAN, "std": STD}, "code": code,
+                    "torch": torch.__version__}, ckpt_path.with_suffix(".tmp"))
+        ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
