@@ -1,0 +1,87 @@
+/**
+ * Every error the SDK throws is an {@link IamNNError}; subclasses carry the context needed to act on it.
+ */
+export class IamNNError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** model.json or a weight shard does not match the format (docs/model-format.md). */
+export class ModelFormatError extends IamNNError {
+  /** The field path (`iamnn.stages[1].channels`) or weight name (`stage0/conv1`) at fault. */
+  readonly field: string;
+  constructor(field: string, problem: string) {
+    super(`invalid model: ${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** A model file could not be fetched. */
+export class ModelLoadError extends IamNNError {
+  readonly url: string;
+  readonly status?: number;
+  constructor(url: string, problem: string, status?: number, cause?: unknown) {
+    super(`could not load ${url}: ${problem}`, { cause });
+    this.url = url;
+    this.status = status;
+  }
+}
+
+/** No requested backend could be initialised. `attempts` says why each one was skipped. */
+export class BackendError extends IamNNError {
+  readonly attempts: readonly BackendAttempt[];
+  constructor(message: string, attempts: readonly BackendAttempt[]) {
+    super(`${message}: ${attempts.map((a) => `${a.backend} (${a.reason})`).join('; ')}`);
+    this.attempts = attempts;
+  }
+}
+
+/** An input the model cannot classify; `problem` names what is wrong with it. */
+export class IamNNInputError extends IamNNError {
+  readonly problem: InputProblem;
+  /** Position of the input in a `classifyBatch` call. */
+  readonly index?: number;
+  constructor(problem: InputProblem, detail: string, index?: number) {
+    super(`bad input${index === undefined ? '' : ` #${index}`}: ${problem}: ${detail}`);
+    this.problem = problem;
+    this.index = index;
+  }
+}
+
+/** An option passed to `load` or `classify` is not valid; the message lists the valid choices. */
+export class OptionError extends IamNNError {
+  readonly option: string;
+  constructor(option: string, problem: string) {
+    super(`invalid option ${option}: ${problem}`);
+    this.option = option;
+  }
+}
+
+/** The model was used after `dispose()`. */
+export class DisposedError extends IamNNError {
+  constructor() {
+    super('the model has been disposed');
+  }
+}
+
+export type InputProblem =
+  | 'missing'
+  | 'unsupported-type'
+  | 'empty'
+  | 'not-loaded'
+  | 'broken-image'
+  | 'tainted'
+  | 'bad-shape'
+  | 'bad-dtype'
+  | 'not-finite'
+  | 'out-of-range'
+  | 'empty-batch';
+
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+
+export interface BackendAttempt {
+  backend: BackendName;
+  reason: string;
+}

@@ -1,0 +1,216 @@
+/**
+ * The IamNN forward pass on tfjs tensors, with per-image early exit and active-set compaction.
+ * Semantics (docs/model-format.md, identical to training/model.py):
+ *   x0 = stage input; s_0 = 0; for i = 1..T:
+ *     h_i = block_i(concat(x0, s_{i-1})); p_i = sigmoid(ACT(GAP(concat(s_{i-1}, x0, h_i)))); s_i = s_{i-1} + h_i
+ *   halt at the first N with p_1 + ... + p_N >= 1 - eps (or N = T); y = sum_{i<N} p_i s_i + R s_N.
+ * Halting arithmetic runs in float32 (Math.fround) in the same order as PyTorch so iteration counts
+ * match exactly.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelSpec } from './format';
+
+interface IterationWeights {
+  /** conv weights with iteration i's batchnorm scale folded in, and its shift as bias. */
+  convs: { filter: tf.Tensor4D; bias: tf.Tensor1D }[];
+}
+
+interface StageWeights {
+  iterations: IterationWeights[];
+  act: { kernel: tf.Tensor2D; bias: tf.Tensor1D }[];
+}
+
+export interface RunOptions {
+  /** Per-stage iteration cap (each <= the stage's maxIterations). */
+  maxIterations: number[];
+  /** Halt once cumulative p >= this (float32). The model's default is 1 - haltingEpsilon. */
+  threshold: number;
+  /** false: every row runs every iteration (halted rows masked to weight 0); same results, max compute. */
+  earlyExit: boolean;
+}
+
+export interface RunResult {
+  logits: Float32Array;
+  /** [batch, stages] iteration counts, row-major. */
+  iterations: Int32Array;
+}
+
+/** Iteration i's batchnorm folded into the conv: filter * scale_i (per output channel), bias shift_i. */
+function foldConv(conv: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, i: number) {
+  return tf.tidy(() => ({
+    filter: tf.mul(conv, tf.reshape(tf.slice(scale, [i, 0], [1, -1]), [-1])) as tf.Tensor4D,
+    bias: tf.reshape(tf.slice(shift, [i, 0], [1, -1]), [-1]) as tf.Tensor1D,
+  }));
+}
+
+export class Network {
+  private readonly stem: { filter: tf.Tensor4D; bias: tf.Tensor1D };
+  private readonly stages: StageWeights[];
+  private readonly head: { kernel: tf.Tensor2D; bias: tf.Tensor1D };
+  /** Tensors this network owns (folded copies); disposed by dispose(). */
+  private readonly owned: tf.Tensor[];
+
+  constructor(readonly spec: ModelSpec, w: tf.NamedTensorMap) {
+    const { stem, stages, head, owned } = (() => {
+      const row = (t: tf.Tensor) => tf.reshape(t, [1, -1]);
+      const stemScale = row(w['stem/bn/scale']);
+      const stemShift = row(w['stem/bn/shift']);
+      const stem = foldConv(w['stem/conv'], stemScale, stemShift, 0);
+      tf.dispose([stemScale, stemShift]);
+      const stages = spec.stages.map((st, k): StageWeights => ({
+        iterations: Array.from({ length: st.maxIterations }, (_, i) => ({
+          convs: [1, 2, 3].map((j) => foldConv(w[`stage${k}/conv${j}`], w[`stage${k}/bn${j}/scale`], w[`stage${k}/bn${j}/shift`], i)),
+        })),
+        act: Array.from({ length: spec.act.hidden.length + 1 }, (_, j) => ({
+          kernel: w[`stage${k}/act/fc${j + 1}/kernel`].clone() as tf.Tensor2D,
+          bias: w[`stage${k}/act/fc${j + 1}/bias`].clone() as tf.Tensor1D,
+        })),
+      }));
+      const head = { kernel: w['head/kernel'].clone() as tf.Tensor2D, bias: w['head/bias'].clone() as tf.Tensor1D };
+      const owned: tf.Tensor[] = [stem.filter, stem.bias, head.kernel, head.bias];
+      for (const s of stages) {
+        for (const it of s.iterations) for (const c of it.convs) owned.push(c.filter, c.bias);
+        for (const a of s.act) owned.push(a.kernel, a.bias);
+      }
+      return { stem, stages, head, owned };
+    })();
+    this.stem = stem;
+    this.stages = stages;
+    this.head = head;
+    this.owned = owned;
+  }
+
+  dispose(): void {
+    tf.dispose(this.owned);
+  }
+
+  /** conv -> BN -> ReLU -> max-pool on a normalized NHWC batch. */
+  private stemForward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const y = tf.fused.conv2d({ x, filter: this.stem.filter, strides: 1, pad: 'same', bias: this.stem.bias, activation: 'relu' });
+      const p = this.spec.stem.poolAfter;
+      return p > 1 ? tf.maxPool(y, p, p, 'valid') : y;
+    });
+  }
+
+  /** One iteration on the active rows: returns (s_i, p_i). */
+  private iterate(k: number, i: number, x0: tf.Tensor4D, s: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] {
+    return tf.tidy(() => {
+      const [c1, c2, c3] = this.stages[k].iterations[i].convs;
+      let z: tf.Tensor4D = tf.concat([x0, s], 3);
+      z = tf.fused.conv2d({ x: z, filter: c1.filter, strides: 1, pad: 'valid', bias: c1.bias, activation: 'relu' });
+      z = tf.fused.conv2d({ x: z, filter: c2.filter, strides: 1, pad: 'same', bias: c2.bias, activation: 'relu' });
+      const h = tf.fused.conv2d({ x: z, filter: c3.filter, strides: 1, pad: 'valid', bias: c3.bias });
+      let g = tf.concat([tf.mean(s, [1, 2]), tf.mean(x0, [1, 2]), tf.mean(h, [1, 2])], 1) as tf.Tensor2D;
+      const act = this.stages[k].act;
+      act.forEach((l, j) => {
+        g = tf.fused.matMul({ a: g, b: l.kernel, bias: l.bias, activation: j + 1 < act.length ? 'relu' : 'linear' }) as tf.Tensor2D;
+      });
+      return [tf.add(s, h), tf.reshape(tf.sigmoid(g), [-1])];
+    });
+  }
+
+  /** Runs stage k with per-row early exit; does not dispose x0; returns y [B,h,w,C], fills counts. */
+  private async stage(k: number, x0: tf.Tensor4D, opts: RunOptions, iters: Int32Array): Promise<tf.Tensor4D> {
+    const st = this.spec.stages[k];
+    const t = opts.maxIterations[k];
+    const n = x0.shape[0];
+    const nStages = this.spec.stages.length;
+    let rows = Array.from({ length: n }, (_, r) => r); // original row of each active row
+    let cum = new Float32Array(n);
+    const running = new Uint8Array(n).fill(1); // rows still accumulating; only earlyExit=false clears it
+    let xa = x0;
+    let sa: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
+    let ya: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
+    const finished: { rows: number[]; y: tf.Tensor4D }[] = [];
+    const threshold = Math.fround(opts.threshold);
+    let result: tf.Tensor4D | undefined;
+    try {
+      for (let i = 0; i < t; i++) {
+        const [s, pT] = this.iterate(k, i, xa, sa);
+        let p: Float32Array;
+        try {
+          p = (await pT.data()) as Float32Array; // the one readback per iteration
+        } finally {
+          pT.dispose();
+        }
+        const last = i === t - 1;
+        const w = new Float32Array(rows.length);
+        const keep: number[] = [];
+        const halted: number[] = [];
+        for (let j = 0; j < rows.length; j++) {
+          if (!running[j]) continue; // earlyExit=false: halted rows stay with weight 0
+          const halt = last || Math.fround(cum[j] + p[j]) >= threshold;
+          w[j] = halt ? Math.fround(1 - cum[j]) : p[j];
+          cum[j] = Math.fround(cum[j] + p[j]);
+          if (halt) {
+            iters[rows[j] * nStages + k] = i + 1;
+            halted.push(j);
+            if (!opts.earlyExit) running[j] = 0;
+          } else keep.push(j);
+        }
+        const y = tf.tidy(() => tf.add(ya, tf.mul(tf.tensor4d(w, [w.length, 1, 1, 1]), s)) as tf.Tensor4D);
+        ya.dispose();
+        sa.dispose();
+        sa = s;
+        ya = y;
+        if (!opts.earlyExit || halted.length === 0) continue;
+        if (keep.length === 0) {
+          finished.push({ rows, y: ya });
+          break;
+        }
+        const keepT = tf.tensor1d(keep, 'int32');
+        const haltT = tf.tensor1d(halted, 'int32');
+        finished.push({ rows: halted.map((j) => rows[j]), y: tf.gather(ya, haltT) });
+        const [x2, s2, y2] = [tf.gather(xa, keepT), tf.gather(sa, keepT), tf.gather(ya, keepT)];
+        tf.dispose([keepT, haltT, sa, ya]);
+        if (xa !== x0) xa.dispose();
+        [xa, sa, ya] = [x2, s2, y2];
+        rows = keep.map((j) => rows[j]);
+        cum = Float32Array.from(keep, (j) => cum[j]);
+      }
+      if (!opts.earlyExit) result = ya;
+      else if (finished.length === 1 && finished[0].rows.every((r, j) => r === j)) result = finished[0].y;
+      else {
+        result = tf.tidy(() => {
+          const inverse = new Int32Array(n);
+          finished.flatMap((f) => f.rows).forEach((r, j) => { inverse[r] = j; });
+          return tf.gather(tf.concat(finished.map((f) => f.y), 0), tf.tensor1d(inverse, 'int32'));
+        });
+      }
+      return result;
+    } finally {
+      tf.dispose([sa, ya, ...finished.map((f) => f.y), ...(xa !== x0 ? [xa] : [])].filter((t) => t !== result));
+    }
+  }
+
+  /** Classifies a normalized NHWC batch. Does not dispose `x`. */
+  async run(x: tf.Tensor4D, opts: RunOptions): Promise<RunResult> {
+    const n = x.shape[0];
+    const iterations = new Int32Array(n * this.spec.stages.length);
+    let cur = this.stemForward(x);
+    try {
+      for (let k = 0; k < this.spec.stages.length; k++) {
+        const pool = this.spec.stages[k].poolBefore;
+        if (pool > 1) {
+          const pooled = tf.maxPool(cur, pool, pool, 'valid');
+          cur.dispose();
+          cur = pooled;
+        }
+        const y = await this.stage(k, cur, opts, iterations);
+        const next = tf.tidy(() => tf.relu(y));
+        y.dispose();
+        cur.dispose();
+        cur = next;
+      }
+      const logitsT = tf.tidy(() => tf.add(tf.matMul(tf.mean(cur, [1, 2]) as tf.Tensor2D, this.head.kernel), this.head.bias));
+      try {
+        return { logits: (await logitsT.data()) as Float32Array, iterations };
+      } finally {
+        logitsT.dispose();
+      }
+    } finally {
+      cur.dispose();
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Two bundles from src/index.ts:
+ *   vite build               -> dist/iamnn.js       ES module, tfjs packages left as peer imports
+ *   vite build --mode iife   -> dist/iamnn.iife.js  <script> bundle exposing window.IamNN, tfjs inside
+ * Both put the tfjs-backend-wasm binaries beside themselves in dist/, where the runtime looks first.
+ * `vite --config demo/vite.config.ts` serves the demo (npm run demo).
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
+
+const require = createRequire(import.meta.url);
+const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+function shipWasm(): Plugin {
+  return {
+    name: 'iamnn-ship-wasm',
+    generateBundle() {
+      for (const fileName of WASM_FILES) {
+        this.emitFile({ type: 'asset', fileName, source: readFileSync(join(wasmDir, fileName)) });
+      }
+    },
+  };
+}
+
+export default defineConfig(({ mode }) => {
+  const iife = mode === 'iife';
+  return {
+    plugins: [shipWasm()],
+    build: {
+      outDir: 'dist',
+      emptyOutDir: !iife,
+      sourcemap: true,
+      target: 'es2022',
+      minify: iife,
+      lib: {
+        entry: 'src/index.ts',
+        name: 'IamNN',
+        formats: [iife ? 'iife' : 'es'],
+        fileName: () => (iife ? 'iamnn.iife.js' : 'iamnn.js'),
+      },
+      rollupOptions: {
+        external: iife ? [] : [/^@tensorflow\//],
+      },
+    },
+  };
+});
