@@ -1,0 +1,94 @@
+/** Bad inputs and options are typed errors, and the model stays usable after each. */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { DisposedError, IamNNInputError, load, OptionError } from '../src/index';
+import { fakeFetch, handModel } from './helpers';
+
+async function model() {
+  const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+  return load('http://test/model.json', { backend: 'cpu', fetch: fakeFetch(files), warmup: false });
+}
+
+describe('input errors', () => {
+  it.each([
+    ['null', () => null, 'missing'],
+    ['undefined', () => undefined, 'missing'],
+    ['a number', () => 42, 'unsupported-type'],
+    ['a plain object', () => ({ width: 4, height: 4 }), 'unsupported-type'],
+    ['a rank-2 tensor', () => tf.zeros([4, 4]), 'bad-shape'],
+    ['a 4-channel tensor', () => tf.zeros([4, 4, 4]), 'bad-shape'],
+    ['a batch tensor to classify', () => tf.zeros([2, 4, 4, 3]), 'bad-shape'],
+    ['a zero-size tensor', () => tf.zeros([0, 4, 3]), 'empty'],
+    ['a bool tensor', () => tf.zeros([4, 4, 3], 'bool'), 'bad-dtype'],
+    ['a tensor with NaN', () => tf.fill([4, 4, 3], NaN), 'not-finite'],
+    ['a tensor with Infinity', () => tf.fill([4, 4, 3], Infinity), 'not-finite'],
+    ['values above 255', () => tf.fill([4, 4, 3], 300), 'out-of-range'],
+    ['negative values', () => tf.fill([4, 4, 3], -1), 'out-of-range'],
+    ['a disposed tensor', () => { const t = tf.zeros([4, 4, 3]); t.dispose(); return t; }, 'missing'],
+  ])('%s', async (_, make, problem) => {
+    const m = await model();
+    const input = make();
+    const err = await m.classify(input as any).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(IamNNInputError);
+    expect(err.problem).toBe(problem);
+    if (input instanceof tf.Tensor) input.dispose();
+    const ok = tf.zeros([4, 4, 3]) as tf.Tensor3D;
+    expect((await m.classify(ok)).iterations).toEqual([3]); // still usable
+    ok.dispose();
+    m.dispose();
+  });
+
+  it('classifyBatch names the index of the bad image and rejects an empty batch', async () => {
+    const m = await model();
+    const good = tf.zeros([4, 4, 3]) as tf.Tensor3D;
+    const err = await m.classifyBatch([good, null as any, good]).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(IamNNInputError);
+    expect(err.index).toBe(1);
+    await expect(m.classifyBatch([])).rejects.toMatchObject({ problem: 'empty-batch' });
+    good.dispose();
+    m.dispose();
+  });
+
+  it('accepts images of any size and aspect: center-crop + area resize', async () => {
+    const m = await model();
+    for (const shape of [[4, 4, 3], [8, 12, 3], [3, 3, 3], [37, 20, 3], [1, 4, 4, 3]]) {
+      const t = tf.fill(shape, 128, 'int32') as tf.Tensor3D;
+      expect((await m.classify(t)).iterations).toEqual([3]);
+      t.dispose();
+    }
+    m.dispose();
+  });
+});
+
+describe('option errors list the valid choices', () => {
+  it.each([
+    ['topK', { topK: 0 }, '1 to 2'],
+    ['topK', { topK: 1.5 }, '1 to 2'],
+    ['maxIterations', { maxIterations: 4 }, 'from 1 to 3'],
+    ['maxIterations', { maxIterations: [1, 1] }, 'array of 1'],
+    ['haltingThreshold', { haltingThreshold: 0 }, '(0, 1]'],
+    ['haltingThreshold', { haltingThreshold: 1.5 }, '(0, 1]'],
+    ['earlyExit', { earlyExit: 'no' }, 'true or false'],
+  ])('%s %j', async (option, opts, hint) => {
+    const m = await model();
+    const t = tf.zeros([4, 4, 3]) as tf.Tensor3D;
+    const err = await m.classify(t, opts as any).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(OptionError);
+    expect(err.option).toBe(option);
+    expect(err.message).toContain(hint);
+    t.dispose();
+    m.dispose();
+  });
+
+  it('an unknown backend lists the choices', async () => {
+    await expect(load('http://test/model.json', { backend: 'webgl' as any })).rejects.toThrow(/'auto', 'webgpu', 'wasm', 'cpu'/);
+  });
+
+  it('a disposed model throws DisposedError', async () => {
+    const m = await model();
+    m.dispose();
+    const t = tf.zeros([4, 4, 3]) as tf.Tensor3D;
+    await expect(m.classify(t)).rejects.toBeInstanceOf(DisposedError);
+    t.dispose();
+  });
+});
