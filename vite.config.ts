@@ -1,5 +1,5 @@
 /**
- * Two bundles from src/index.ts:
+ * Two bundles from one source (entries src/index.ts and src/iife.ts):
  *   vite build               -> dist/iamnn.js       ES module, tfjs packages left as peer imports
  *   vite build --mode iife   -> dist/iamnn.iife.js  <script> bundle exposing window.IamNN, tfjs inside
  * Both put the tfjs-backend-wasm binaries beside themselves in dist/, where the runtime looks first.
@@ -12,11 +12,18 @@ import { defineConfig, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+// The threaded build is never used (multithreading is disabled: it hangs setBackend in minified bundles).
+export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
 
 function shipWasm(): Plugin {
   return {
     name: 'iamnn-ship-wasm',
+    // Vite rewrites `new URL('./x.wasm', import.meta.url)` to `new URL('./x.wasm', "" + import.meta.url)`
+    // when the file is absent at build time; restore the canonical form, which an app's bundler
+    // recognises and copies as an asset.
+    renderChunk(code) {
+      return code.replace(/new URL\(("\.\/tfjs-backend-wasm[\w-]*\.wasm"), "" \+ import\.meta\.url\)/g, 'new URL($1, import.meta.url)');
+    },
     generateBundle() {
       for (const fileName of WASM_FILES) {
         this.emitFile({ type: 'asset', fileName, source: readFileSync(join(wasmDir, fileName)) });
@@ -36,7 +43,7 @@ export default defineConfig(({ mode }) => {
       target: 'es2022',
       minify: iife,
       lib: {
-        entry: 'src/index.ts',
+        entry: iife ? 'src/iife.ts' : 'src/index.ts',
         name: 'IamNN',
         formats: [iife ? 'iife' : 'es'],
         fileName: () => (iife ? 'iamnn.iife.js' : 'iamnn.js'),

@@ -45,9 +45,14 @@ async function tryWebGPU(timeoutMs: number): Promise<string | null> {
   return null;
 }
 
-async function activate(name: BackendName, timeoutMs: number): Promise<string | null> {
+async function activate(name: BackendName, opts: BackendOptions): Promise<string | null> {
   try {
-    const ok = await withTimeout(tf.setBackend(name), timeoutMs, `${name} initialisation`);
+    if (name === 'wasm') {
+      if (typeof WebAssembly === 'undefined') return 'WebAssembly is not available';
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);
+    }
+    const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
     return ok && tf.getBackend() === name ? null : `${name} failed to initialise`;
   } catch (e) {
     return (e as Error).message ?? String(e);
@@ -63,14 +68,8 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions): 
   const order: BackendName[] = choice === 'auto' ? ['webgpu', 'wasm', 'cpu'] : [choice];
   const skipped: BackendAttempt[] = [];
   for (const name of order) {
-    let reason: string | null = null;
-    if (name === 'webgpu') reason = await tryWebGPU(opts.timeoutMs);
-    if (name === 'wasm') {
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);
-      if (typeof WebAssembly === 'undefined') reason = 'WebAssembly is not available';
-    }
-    if (reason === null) reason = await activate(name, opts.timeoutMs);
+    let reason = name === 'webgpu' ? await tryWebGPU(opts.timeoutMs) : null;
+    if (reason === null) reason = await activate(name, opts);
     if (reason === null) {
       const wasmSimd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined;
       return { backend: name, skipped, wasmSimd, initMs: performance.now() - t0 };

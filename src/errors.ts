@@ -2,14 +2,16 @@
  * Every error the SDK throws is an {@link IamNNError}; subclasses carry the context needed to act on it.
  */
 export class IamNNError extends Error {
+  // Names are literals, not new.target.name: minified bundles rename classes.
+  override name = 'IamNNError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** model.json or a weight shard does not match the format (docs/model-format.md). */
 export class ModelFormatError extends IamNNError {
+  override name = 'ModelFormatError';
   /** The field path (`iamnn.stages[1].channels`) or weight name (`stage0/conv1`) at fault. */
   readonly field: string;
   constructor(field: string, problem: string) {
@@ -20,6 +22,7 @@ export class ModelFormatError extends IamNNError {
 
 /** A model file could not be fetched. */
 export class ModelLoadError extends IamNNError {
+  override name = 'ModelLoadError';
   readonly url: string;
   readonly status?: number;
   constructor(url: string, problem: string, status?: number, cause?: unknown) {
@@ -31,6 +34,7 @@ export class ModelLoadError extends IamNNError {
 
 /** No requested backend could be initialised. `attempts` says why each one was skipped. */
 export class BackendError extends IamNNError {
+  override name = 'BackendError';
   readonly attempts: readonly BackendAttempt[];
   constructor(message: string, attempts: readonly BackendAttempt[]) {
     super(`${message}: ${attempts.map((a) => `${a.backend} (${a.reason})`).join('; ')}`);
@@ -40,6 +44,7 @@ export class BackendError extends IamNNError {
 
 /** An input the model cannot classify; `problem` names what is wrong with it. */
 export class IamNNInputError extends IamNNError {
+  override name = 'IamNNInputError';
   readonly problem: InputProblem;
   /** Position of the input in a `classifyBatch` call. */
   readonly index?: number;
@@ -52,6 +57,7 @@ export class IamNNInputError extends IamNNError {
 
 /** An option passed to `load` or `classify` is not valid; the message lists the valid choices. */
 export class OptionError extends IamNNError {
+  override name = 'OptionError';
   readonly option: string;
   constructor(option: string, problem: string) {
     super(`invalid option ${option}: ${problem}`);
@@ -61,6 +67,7 @@ export class OptionError extends IamNNError {
 
 /** The model was used after `dispose()`. */
 export class DisposedError extends IamNNError {
+  override name = 'DisposedError';
   constructor() {
     super('the model has been disposed');
   }

@@ -7,18 +7,14 @@
  */
 import { setDefaultWasmPaths } from './model';
 
-// The .wasm binaries ship beside the bundle; find them from the bundle's own URL (the IIFE build
-// turns import.meta.url into document.currentScript.src, so a script tag from any path works).
-setDefaultWasmPaths(import.meta.url.slice(0, import.meta.url.lastIndexOf('/') + 1));
+// The .wasm binaries ship beside this module in dist/. Written as `new URL('<file>', import.meta.url)`
+// so that an app's bundler (Vite, webpack 5, Parcel) copies them into its build as assets too.
+const simd = new URL('./tfjs-backend-wasm-simd.wasm', import.meta.url).href;
+setDefaultWasmPaths({
+  'tfjs-backend-wasm.wasm': new URL('./tfjs-backend-wasm.wasm', import.meta.url).href,
+  'tfjs-backend-wasm-simd.wasm': simd,
+  // setWasmPaths wants all three names; the threaded binary is never fetched (threads are off).
+  'tfjs-backend-wasm-threaded-simd.wasm': simd,
+});
 
-export { load } from './model';
-export type { ClassifyOptions, IamNNModel, LoadOptions, ModelInfo, Prediction, Result } from './model';
-export type { ImageInput } from './input';
-export type { LoadProgress } from './weights';
-export type { BackendChoice } from './backend';
-export type { ModelSpec, StageSpec, FlopsSpec } from './format';
-export {
-  IamNNError, ModelFormatError, ModelLoadError, BackendError, IamNNInputError, OptionError, DisposedError,
-} from './errors';
-export type { InputProblem, BackendName, BackendAttempt } from './errors';
-export const version = '0.1.0';
+export * from './api';

@@ -101,10 +101,10 @@ export interface IamNNModel extends EventTarget {
   dispose(): void;
 }
 
-let defaultWasmPaths: string | undefined;
-/** Set by the entry point: the folder the bundle was loaded from. */
-export function setDefaultWasmPaths(url: string): void {
-  defaultWasmPaths = url;
+let defaultWasmPaths: string | Record<string, string> | undefined;
+/** Set by the entry point: where the .wasm files beside the bundle are. */
+export function setDefaultWasmPaths(paths: string | Record<string, string>): void {
+  defaultWasmPaths = paths;
 }
 
 function isInt(v: unknown): v is number {
@@ -273,7 +273,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
   const spec = manifest.iamnn;
   let net: Network;
   try {
-    net = new Network(spec, weights);
+    net = await Network.create(spec, weights);
   } finally {
     tf.dispose(weights);
   }

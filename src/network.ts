@@ -35,12 +35,24 @@ export interface RunResult {
   iterations: Int32Array;
 }
 
-/** Iteration i's batchnorm folded into the conv: filter * scale_i (per output channel), bias shift_i. */
-function foldConv(conv: tf.Tensor, scale: tf.Tensor, shift: tf.Tensor, i: number) {
-  return tf.tidy(() => ({
-    filter: tf.mul(conv, tf.reshape(tf.slice(scale, [i, 0], [1, -1]), [-1])) as tf.Tensor4D,
-    bias: tf.reshape(tf.slice(shift, [i, 0], [1, -1]), [-1]) as tf.Tensor1D,
-  }));
+interface HostWeight {
+  values: Float32Array;
+  shape: number[];
+}
+
+/**
+ * Iteration i's batchnorm folded into the conv: filter * scale_i (per output channel, the last
+ * HWIO axis), bias shift_i. Done on host arrays and uploaded as fresh tensors: the WASM backend
+ * keeps the shape a buffer was created with, so sliced or reshaped biases would be rejected.
+ */
+function foldConv(conv: HostWeight, scale: HostWeight, shift: HostWeight, i: number) {
+  const c = conv.shape[3];
+  const s = scale.values.subarray(i * c, (i + 1) * c);
+  const filter = conv.values.map((v, j) => Math.fround(v * s[j % c]));
+  return {
+    filter: tf.tensor4d(filter, conv.shape as [number, number, number, number]),
+    bias: tf.tensor1d(shift.values.slice(i * c, (i + 1) * c)),
+  };
 }
 
 export class Network {
@@ -50,34 +62,31 @@ export class Network {
   /** Tensors this network owns (folded copies); disposed by dispose(). */
   private readonly owned: tf.Tensor[];
 
-  constructor(readonly spec: ModelSpec, w: tf.NamedTensorMap) {
-    const { stem, stages, head, owned } = (() => {
-      const row = (t: tf.Tensor) => tf.reshape(t, [1, -1]);
-      const stemScale = row(w['stem/bn/scale']);
-      const stemShift = row(w['stem/bn/shift']);
-      const stem = foldConv(w['stem/conv'], stemScale, stemShift, 0);
-      tf.dispose([stemScale, stemShift]);
-      const stages = spec.stages.map((st, k): StageWeights => ({
-        iterations: Array.from({ length: st.maxIterations }, (_, i) => ({
-          convs: [1, 2, 3].map((j) => foldConv(w[`stage${k}/conv${j}`], w[`stage${k}/bn${j}/scale`], w[`stage${k}/bn${j}/shift`], i)),
-        })),
-        act: Array.from({ length: spec.act.hidden.length + 1 }, (_, j) => ({
-          kernel: w[`stage${k}/act/fc${j + 1}/kernel`].clone() as tf.Tensor2D,
-          bias: w[`stage${k}/act/fc${j + 1}/bias`].clone() as tf.Tensor1D,
-        })),
-      }));
-      const head = { kernel: w['head/kernel'].clone() as tf.Tensor2D, bias: w['head/bias'].clone() as tf.Tensor1D };
-      const owned: tf.Tensor[] = [stem.filter, stem.bias, head.kernel, head.bias];
-      for (const s of stages) {
-        for (const it of s.iterations) for (const c of it.convs) owned.push(c.filter, c.bias);
-        for (const a of s.act) owned.push(a.kernel, a.bias);
-      }
-      return { stem, stages, head, owned };
-    })();
-    this.stem = stem;
-    this.stages = stages;
-    this.head = head;
-    this.owned = owned;
+  private constructor(readonly spec: ModelSpec, w: Record<string, HostWeight>) {
+    const tensor = (name: string) => tf.tensor(w[name].values, w[name].shape);
+    this.stem = foldConv(w['stem/conv'], w['stem/bn/scale'], w['stem/bn/shift'], 0);
+    this.stages = spec.stages.map((st, k): StageWeights => ({
+      iterations: Array.from({ length: st.maxIterations }, (_, i) => ({
+        convs: [1, 2, 3].map((j) => foldConv(w[`stage${k}/conv${j}`], w[`stage${k}/bn${j}/scale`], w[`stage${k}/bn${j}/shift`], i)),
+      })),
+      act: Array.from({ length: spec.act.hidden.length + 1 }, (_, j) => ({
+        kernel: tensor(`stage${k}/act/fc${j + 1}/kernel`) as tf.Tensor2D,
+        bias: tensor(`stage${k}/act/fc${j + 1}/bias`) as tf.Tensor1D,
+      })),
+    }));
+    this.head = { kernel: tensor('head/kernel') as tf.Tensor2D, bias: tensor('head/bias') as tf.Tensor1D };
+    this.owned = [this.stem.filter, this.stem.bias, this.head.kernel, this.head.bias];
+    for (const s of this.stages) {
+      for (const it of s.iterations) for (const c of it.convs) this.owned.push(c.filter, c.bias);
+      for (const a of s.act) this.owned.push(a.kernel, a.bias);
+    }
+  }
+
+  /** Build from decoded weights (read back once, at load; the caller disposes `weights`). */
+  static async create(spec: ModelSpec, weights: tf.NamedTensorMap): Promise<Network> {
+    const host: Record<string, HostWeight> = {};
+    for (const [name, t] of Object.entries(weights)) host[name] = { values: (await t.data()) as Float32Array, shape: t.shape };
+    return new Network(spec, host);
   }
 
   dispose(): void {

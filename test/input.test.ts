@@ -52,7 +52,7 @@ describe('input errors', () => {
   it('accepts images of any size and aspect: center-crop + area resize', async () => {
     const m = await model();
     for (const shape of [[4, 4, 3], [8, 12, 3], [3, 3, 3], [37, 20, 3], [1, 4, 4, 3]]) {
-      const t = tf.fill(shape, 128, 'int32') as tf.Tensor3D;
+      const t = tf.fill(shape as [number, number, number], 128, 'int32') as tf.Tensor3D;
       expect((await m.classify(t)).iterations).toEqual([3]);
       t.dispose();
     }
@@ -90,5 +90,19 @@ describe('option errors list the valid choices', () => {
     const t = tf.zeros([4, 4, 3]) as tf.Tensor3D;
     await expect(m.classify(t)).rejects.toBeInstanceOf(DisposedError);
     t.dispose();
+  });
+});
+
+describe('error names', () => {
+  it('are literals, so they survive minification, and every error is an IamNNError', async () => {
+    const e = await import('../src/errors');
+    const made = [
+      new e.IamNNInputError('missing', 'x'), new e.ModelFormatError('f', 'x'), new e.ModelLoadError('u', 'x'),
+      new e.BackendError('x', []), new e.OptionError('o', 'x'), new e.DisposedError(), new e.IamNNError('x'),
+    ];
+    expect(made.map((x) => x.name)).toEqual([
+      'IamNNInputError', 'ModelFormatError', 'ModelLoadError', 'BackendError', 'OptionError', 'DisposedError', 'IamNNError',
+    ]);
+    for (const x of made) expect(x).toBeInstanceOf(e.IamNNError);
   });
 });

@@ -131,28 +131,43 @@ def parity_vectors(model: IamNN, images: np.ndarray, mean, std) -> dict:
             "logits": logits.tolist(), "iterations": iters.tolist(), "flops": flops.tolist()}
 
 
-def tiny_fixture(out_dir: Path) -> None:
-    """A small random IamNN whose halting varies per image; its parity.json tests the runtime."""
-    torch.manual_seed(1234)
-    cfg = ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(4, 6), act_hidden=16,
-                      halt_bias=0.0, eps=0.01)
-    model = IamNN(cfg)
-    g = torch.Generator().manual_seed(99)
-    for m in model.modules():  # non-trivial eval-mode batchnorm so folding is really tested
+def randomize(model: IamNN, seed: int) -> IamNN:
+    """Random eval-mode batchnorm and strong ACT gains, so folding is really tested and halting
+    varies per image (an untrained model halts uniformly). For test models only."""
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.weight.data = 0.5 + torch.rand(m.num_features, generator=g)
             m.bias.data = 0.2 * torch.randn(m.num_features, generator=g)
             m.running_mean = 0.1 * torch.randn(m.num_features, generator=g)
             m.running_var = 0.5 + torch.rand(m.num_features, generator=g)
-    for st in model.stages:  # ACT scores that depend strongly on the image, so iterations vary
-        for fc, gain in ((st.act.fc1, 6.0), (st.act.fc2, 3.0), (st.act.fc3, 3.0)):
-            fc.weight.data *= gain
+    if model.cfg.shared:
+        for st in model.stages:
+            for fc, gain in ((st.act.fc1, 6.0), (st.act.fc2, 3.0), (st.act.fc3, 3.0)):
+                fc.weight.data *= gain
+    return model.eval()
+
+
+def varied_images(n: int, seed: int) -> np.ndarray:
+    """uint8 NHWC noise images of random colour and contrast (so a random model's halting varies)."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.rand(n, 32, 32, 3, generator=g)
+    level, contrast = torch.rand(n, 1, 1, 3, generator=g), torch.rand(n, 1, 1, 1, generator=g)
+    return (255 * (level + contrast * (noise - 0.5))).clamp(0, 255).round().to(torch.uint8).numpy()
+
+
+TINY = ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(4, 6), act_hidden=16,
+                   halt_bias=0.0, eps=0.01)
+
+
+def tiny_fixture(out_dir: Path) -> None:
+    """A small random IamNN whose halting varies per image; its parity.json tests the runtime."""
+    torch.manual_seed(1234)
+    model = randomize(IamNN(TINY), 99)
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
-    labels = [f"class{i}" for i in range(cfg.num_classes)]
+    labels = [f"class{i}" for i in range(TINY.num_classes)]
     export_model(model, out_dir, mean, std, labels, shard_bytes=8192)
-    noise = torch.rand(16, 32, 32, 3, generator=g)
-    level, contrast = torch.rand(16, 1, 1, 3, generator=g), torch.rand(16, 1, 1, 1, generator=g)
-    images = (255 * (level + contrast * (noise - 0.5))).clamp(0, 255).round().to(torch.uint8).numpy()
+    images = varied_images(16, 7)
     images[1] = 0  # a flat image and a saturated one: edge cases for normalization
     images[2] = 255
     (out_dir / "parity.json").write_text(json.dumps(parity_vectors(model, images, mean, std)) + "\n")

@@ -91,7 +91,7 @@ class Stage(nn.Module):
         return h, self.act(g)
 
     def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None):
-        """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B])."""
+        """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B] or None for the baseline)."""
         t = self.t if t is None else min(t, self.t)
         eps = self.eps if eps is None else eps
         bsz = x0.shape[0]
@@ -100,7 +100,7 @@ class Stage(nn.Module):
         if not self.shared:
             for i in range(t):
                 s = s + self.step(x0, s, i)[0]
-            return s, torch.full((bsz,), t, dtype=torch.long), x0.new_zeros(bsz)
+            return s, torch.full((bsz,), t, dtype=torch.long), None
         y = torch.zeros_like(s)
         cum = x0.new_zeros(bsz)
         running = torch.ones(bsz, dtype=torch.bool, device=x0.device)

@@ -1,0 +1,77 @@
+/**
+ * The built bundles in Chromium: a plain page with a script tag (bundle from another origin) and a
+ * Vite-built ES-module app, each on WebGPU and on WASM. Both must reproduce PyTorch's parity vectors
+ * (so both backends give the same predictions and iteration counts), report the backend they run
+ * on, and deliver results to the page as events.
+ */
+import { existsSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+
+const ORIGIN = 'http://127.0.0.1:4173';
+const PAGES = [
+  { name: 'script tag', url: 'http://127.0.0.1:4174/e2e/pages/script-tag.html' },
+  { name: 'ES module app', url: `${ORIGIN}/e2e/app/dist/index.html` },
+];
+const MODELS = ['test/fixtures/tiny', 'models/cifar10'].filter((d) => existsSync(`${d}/model.json`));
+const LOGIT_TOLERANCE = 1e-4;
+
+async function open(page: Page, url: string) {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => (window as any).harnessReady === true);
+  return errors;
+}
+
+for (const p of PAGES) {
+  test.describe(p.name, () => {
+    for (const dir of MODELS) {
+      test(`reproduces PyTorch on ${dir}`, async ({ page }, info) => {
+        const errors = await open(page, p.url);
+        const out = await page.evaluate((o) => (window as any).runParity(o), {
+          modelUrl: `${ORIGIN}/${dir}/model.json`, parityUrl: `${ORIGIN}/${dir}/parity.json`,
+        });
+        const backend = info.project.name;
+        expect(out.info.backend).toBe(backend);
+        if (backend === 'wasm') {
+          expect(out.info.backendSkipped.map((s: { backend: string }) => s.backend)).toEqual(['webgpu']);
+          expect(out.info.wasmSimd).toBe(true);
+        }
+        const n = out.parity.iterations.length;
+        let worst = 0;
+        for (let i = 0; i < n; i++) {
+          for (const r of [out.single[i], out.batch[i]]) {
+            expect(r.iterations, `image ${i}`).toEqual(out.parity.iterations[i]);
+            expect(r.flops).toBe(out.parity.flops[i]);
+            expect(r.backend).toBe(backend);
+            r.logits.forEach((v: number, j: number) => { worst = Math.max(worst, Math.abs(v - out.parity.logits[i][j])); });
+          }
+          expect(out.budget[i].every((t: number) => t === 1)).toBe(true);
+        }
+        console.log(`${p.name} ${backend} ${dir}: max |logit - PyTorch| = ${worst.toExponential(2)}; warm-up ${out.info.timings.warmupMs.toFixed(0)} ms`);
+        expect(worst).toBeLessThan(LOGIT_TOLERANCE);
+        // every result reached the page: a bubbling DOM event on its canvas and a model event
+        expect(out.domEvents).toHaveLength(3 * n);
+        expect(out.domEvents.slice(0, n).map((e: { target: string }) => e.target)).toEqual(Array.from({ length: n }, (_, i) => `img${i}`));
+        expect(out.domEvents.slice(0, n).map((e: { classIndex: number }) => e.classIndex)).toEqual(out.single.map((r: { classIndex: number }) => r.classIndex));
+        expect(out.modelEvents).toHaveLength(3 * n);
+        expect(out.progress.at(-1)).toBe(1);
+        expect(errors).toEqual([]);
+      });
+    }
+
+    test('accepts every DOM input kind and types every bad one', async ({ page }) => {
+      const errors = await open(page, p.url);
+      const out = await page.evaluate((o) => (window as any).runInputs(o), {
+        modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, origins: [ORIGIN, 'http://127.0.0.1:4174'],
+      });
+      expect(out).toEqual({
+        image: 'ok', canvas: 'ok', offscreen: 'ok', bitmap: 'ok', imageData: 'ok',
+        broken: 'IamNNInputError:broken-image', noSrc: 'IamNNInputError:not-loaded',
+        emptyCanvas: 'IamNNInputError:empty', closedBitmap: 'IamNNInputError:empty',
+        tainted: 'IamNNInputError:tainted', video: 'IamNNInputError:not-loaded', afterErrors: 'ok',
+      });
+      expect(errors).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Static file server for the e2e tests, the demo's built output and the benchmark, on 127.0.0.1 only.
+ *   node e2e/serve.mjs [port=4173] [secondPort=4174]
+ * Serves the repository root on both ports, so a page on one origin can include the bundle from the
+ * other (the script-tag test). Files under /dist/ and /models/ carry Access-Control-Allow-Origin: *,
+ * like a CDN; /e2e/pages/nocors/ does not, for the tainted-canvas test. `?coi=1` on an HTML page adds
+ * the cross-origin-isolation headers.
+ */
+import { createServer } from 'node:http';
+import { createReadStream, statSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.bin': 'application/octet-stream',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.svg': 'image/svg+xml', '.map': 'application/json',
+};
+
+function handler(req, res) {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  let path = normalize(decodeURIComponent(url.pathname));
+  if (path.endsWith('/')) path += 'index.html';
+  const file = join(ROOT, path);
+  if (!file.startsWith(ROOT) || /(^|\/)(\.git|node_modules\/\.cache)(\/|$)/.test(path)) {
+    res.writeHead(403).end();
+    return;
+  }
+  let size;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error('not a file');
+    size = st.size;
+  } catch {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    return;
+  }
+  const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-store' };
+  if (!path.startsWith('/e2e/pages/nocors/')) headers['access-control-allow-origin'] = '*';
+  if (url.searchParams.get('coi') === '1') {
+    headers['cross-origin-opener-policy'] = 'same-origin';
+    headers['cross-origin-embedder-policy'] = 'require-corp';
+  }
+  headers['cross-origin-resource-policy'] = 'cross-origin';
+  res.writeHead(200, headers);
+  createReadStream(file).pipe(res);
+}
+
+const ports = process.argv.slice(2).map(Number);
+for (const port of ports.length ? ports : [4173, 4174]) {
+  createServer(handler).listen(port, '127.0.0.1', () => console.log(`serving ${ROOT} on http://127.0.0.1:${port}/`));
+}

@@ -1,0 +1,79 @@
+"""Export round trip: the files follow docs/model-format.md and decode back to the model's weights."""
+import hashlib
+import json
+
+import numpy as np
+import torch
+
+from training.export import export_model, named_weights, parity_vectors
+from training.model import IamNN, ModelConfig, flops_table
+from training.tests.test_model import SMALL, randomized
+
+
+def read_weights(out, manifest):
+    group = manifest["weightsManifest"][0]
+    buf = b"".join((out / p).read_bytes() for p in group["paths"])
+    arrays, off = {}, 0
+    for w in group["weights"]:
+        n = int(np.prod(w["shape"]))
+        q = w.get("quantization")
+        if q is None:
+            arrays[w["name"]] = np.frombuffer(buf, "<f4", n, off).reshape(w["shape"]); off += 4 * n
+        elif q["dtype"] == "float16":
+            arrays[w["name"]] = np.frombuffer(buf, "<f2", n, off).astype(np.float32).reshape(w["shape"]); off += 2 * n
+        else:
+            arrays[w["name"]] = (np.frombuffer(buf, np.uint8, n, off) * q["scale"] + q["min"]).reshape(w["shape"]); off += n
+    assert off == len(buf)
+    return arrays
+
+
+def test_round_trip_float32(tmp_path):
+    m = randomized(ModelConfig(**SMALL))
+    manifest = export_model(m, tmp_path, (0.5,) * 3, (0.25,) * 3, shard_bytes=4096)
+    group = manifest["weightsManifest"][0]
+    sizes = [(tmp_path / p).stat().st_size for p in group["paths"]]
+    assert len(sizes) > 1 and all(s == sizes[0] for s in sizes[:-1]) and sizes[-1] <= sizes[0]
+    for p, h in zip(group["paths"], group["sha256"]):
+        assert hashlib.sha256((tmp_path / p).read_bytes()).hexdigest() == h
+    got = read_weights(tmp_path, json.loads((tmp_path / "model.json").read_text()))
+    for name, arr in named_weights(m):
+        assert np.array_equal(got[name], arr), name
+    spec = manifest["iamnn"]
+    assert spec["flops"] == flops_table(m.cfg)
+    assert [s["maxIterations"] for s in spec["stages"]] == list(SMALL["max_iters"])
+    assert spec["stages"][1]["inChannels"] == SMALL["widths"][0]
+
+
+def test_folded_batchnorm_matches_eval_batchnorm(tmp_path):
+    m = randomized(ModelConfig(**SMALL))
+    w = dict(named_weights(m))
+    bn = m.stages[1].block.bn2[3]
+    x = torch.randn(2, bn.num_features, 4, 4)
+    ref = bn(x)
+    folded = x * torch.from_numpy(w["stage1/bn2/scale"][3]).view(1, -1, 1, 1) + torch.from_numpy(w["stage1/bn2/shift"][3]).view(1, -1, 1, 1)
+    assert torch.allclose(ref, folded, atol=1e-5)
+
+
+def test_quantized_exports_are_close(tmp_path):
+    m = randomized(ModelConfig(**SMALL))
+    for q, tol in (("float16", 1e-2), ("uint8", 5e-2)):
+        manifest = export_model(m, tmp_path / q, (0.5,) * 3, (0.25,) * 3, quantize=q)
+        got = read_weights(tmp_path / q, manifest)
+        for name, arr in named_weights(m):
+            assert np.abs(got[name] - arr).max() <= tol * max(1.0, np.abs(arr).max()), (q, name)
+
+
+def test_parity_vectors_hold_early_exit_results():
+    m = randomized(ModelConfig(**SMALL, halt_bias=0.0))
+    imgs = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    p = parity_vectors(m, imgs, (0.5,) * 3, (0.25,) * 3)
+    assert p["shape"] == [4, 32, 32, 3] and len(p["logits"]) == 4 and len(p["iterations"][0]) == 2
+
+
+def test_baseline_has_no_web_format(tmp_path):
+    try:
+        export_model(IamNN(ModelConfig(**SMALL, shared=False)), tmp_path, (0,) * 3, (1,) * 3)
+    except ValueError as e:
+        assert "shared" in str(e)
+    else:
+        raise AssertionError("the baseline must not export")

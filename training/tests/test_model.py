@@ -1,0 +1,90 @@
+"""Model semantics: shapes, masked ACT == per-image early exit, halting arithmetic, FLOPs table."""
+import torch
+import torch.nn as nn
+
+from training.data import normalize
+from training.export import TINY, randomize, varied_images
+from training.model import IamNN, ModelConfig, count_params, flops_of, flops_table
+
+SMALL = dict(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(3, 5), act_hidden=16)
+
+
+def randomized(cfg: ModelConfig, seed=0) -> IamNN:
+    torch.manual_seed(seed)
+    return randomize(IamNN(cfg), seed + 1)
+
+
+def test_shapes_and_param_ratio():
+    cfg = ModelConfig()
+    m = IamNN(cfg)
+    logits, iters, ponder = m(torch.randn(4, 3, 32, 32))
+    assert logits.shape == (4, 10) and iters.shape == (4, 3) and ponder.shape == (4,)
+    base = IamNN(ModelConfig(shared=False))
+    assert count_params(m) / count_params(base) <= 0.15  # the issue's target for the default config
+
+
+def varied(n: int) -> torch.Tensor:
+    return normalize(torch.from_numpy(varied_images(n, 3)).permute(0, 3, 1, 2), (0.5,) * 3, (0.25,) * 3)
+
+
+def test_masked_forward_equals_early_exit():
+    m = randomized(TINY)
+    x = varied(64)
+    with torch.no_grad():
+        a, ia, _ = m(x)
+        b, ib = m.forward_early_exit(x)
+    assert torch.equal(ia, ib)
+    assert len(set(map(tuple, ia.tolist()))) >= 2, "halting should vary per image"
+    assert torch.allclose(a, b, atol=1e-5)
+    # batch == one by one
+    for i in range(0, 64, 9):
+        c, ic = m.forward_early_exit(x[i:i + 1])
+        assert torch.equal(ic[0], ib[i]) and torch.allclose(c[0], b[i], atol=1e-5)
+
+
+def test_halting_respects_threshold_and_cap():
+    m = randomized(TINY)
+    x = varied(32)
+    with torch.no_grad():
+        _, full = m.forward_early_exit(x)
+        _, capped = m.forward_early_exit(x, max_iters=(1, 2))
+        _, low = m.forward_early_exit(x, eps=0.6)
+    assert (capped[:, 0] == 1).all() and (capped[:, 1] <= 2).all()
+    assert (low <= full).all() and (low < full).any()
+
+
+def test_ponder_cost_is_n_plus_remainder():
+    m = randomized(ModelConfig(**SMALL, halt_bias=0.0))
+    m.train()
+    x = torch.randn(8, 3, 32, 32)
+    _, iters, ponder = m(x)
+    assert (ponder >= iters.sum(1)).all() and (ponder <= iters.sum(1) + len(SMALL["widths"])).all()
+    ponder.sum().backward()  # differentiable through the remainders
+    assert m.stages[0].act.fc3.bias.grad is not None
+
+
+def test_baseline_runs_every_iteration():
+    m = randomized(ModelConfig(**SMALL, shared=False))
+    _, iters, ponder = m(torch.randn(4, 3, 32, 32))
+    assert (iters == torch.tensor([3, 5])).all() and (ponder == 0).all()
+
+
+def test_flops_table_counts_every_multiply_add():
+    cfg = ModelConfig(**SMALL)
+    m = IamNN(cfg).eval()
+    macs = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, nn.Conv2d):
+            macs.append(out.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1])
+        elif isinstance(mod, nn.Linear):
+            macs.append(out.numel() * mod.in_features)
+
+    for mod in m.modules():
+        if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            mod.register_forward_hook(hook)
+    with torch.no_grad():
+        _, iters, _ = m(torch.randn(1, 3, 32, 32))  # masked forward runs every iteration
+    table = flops_table(cfg)
+    assert 2 * sum(macs) == table["max"]
+    assert flops_of(iters, table).item() == table["max"]
