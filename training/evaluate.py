@@ -1,0 +1,99 @@
+"""Evaluate trained checkpoints on the CIFAR-10 test set and write models/<name>/report.json.
+
+    /usr/bin/python3 -m training.evaluate --ckpt=training/runs/iamnn/ckpt.pt \
+        --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json
+
+Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
+halting thresholds, limited to 1 iteration per stage, forced to every stage's maximum; the unshared
+baseline. Each with accuracy, params and FLOPs min/mean/max; per-stage iteration histograms
+(the paper's Figure 2) for the shipped setting.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from training.data import DEFAULT_DATA, load_split, normalize, to_tensor
+from training.model import IamNN, ModelConfig, count_params, flops_of, flops_table
+
+THRESHOLDS = (0.5, 0.7, 0.9, 0.95, 0.99, 1.0)
+
+
+def load_ckpt(path: str) -> tuple[IamNN, dict]:
+    ckpt = torch.load(path, map_location="cpu")
+    model = IamNN(ModelConfig(**ckpt["model_config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt
+
+
+@torch.no_grad()
+def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, batch: int = 500, **kw) -> dict:
+    """Per-image early-exit inference over the test set: accuracy, FLOPs stats, iteration counts."""
+    preds, iters = [], []
+    for i in range(0, len(x), batch):
+        logits, n = model.forward_early_exit(normalize(x[i:i + batch], norm["mean"], norm["std"]), **kw)
+        preds.append(logits.argmax(1))
+        iters.append(n)
+    pred, iters = torch.cat(preds), torch.cat(iters)
+    flops = flops_of(iters, flops_table(model.cfg))
+    return {"accuracy": (pred == y).float().mean().item(), "flops_min": flops.min().item(),
+            "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),
+            "mean_iterations": iters.float().mean(0).tolist(), "iters": iters, "flops": flops}
+
+
+def row(name: str, r: dict, model: IamNN, **extra) -> dict:
+    return {"name": name, "params": count_params(model), "accuracy": r["accuracy"], "flops_min": r["flops_min"],
+            "flops_mean": r["flops_mean"], "flops_max": r["flops_max"], "mean_iterations": r["mean_iterations"],
+            "flops_max_possible": flops_table(model.cfg)["max"], **extra}
+
+
+def main(argv: list[str]) -> None:
+    args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
+    torch.set_num_threads(int(args.get("threads", 2)))
+    model, ckpt = load_ckpt(args.get("ckpt", "training/runs/iamnn/ckpt.pt"))
+    norm = ckpt["normalization"]
+    xs, ys = load_split(args.get("data", DEFAULT_DATA), "test")
+    x, y = to_tensor(xs), torch.from_numpy(ys)
+    t0 = time.time()
+    cfg = model.cfg
+    shipped = run(model, x, y, norm)
+    rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps)]
+    for th in THRESHOLDS:
+        if abs(th - (1 - cfg.eps)) > 1e-9:
+            rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
+    rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model))
+    rows.append(row("IamNN at every stage's maximum (no halting)", run(model, x, y, norm, eps=-1e9), model))
+    if args.get("baseline") and Path(args["baseline"]).exists():
+        base, bck = load_ckpt(args["baseline"])
+        rows.append(row("Unshared baseline (no ACT, all iterations)", run(base, x, y, bck["normalization"]), base,
+                        epochs=bck["epoch"], train_s=bck["elapsed_s"]))
+    hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
+    order = torch.argsort(shipped["flops"])
+    report = {
+        "dataset": "CIFAR-10 test set (10,000 images, JPEG q75 copy)",
+        "rows": rows,
+        "iteration_histograms": hist,
+        "easiest_test_indices": order[:16].tolist(),
+        "hardest_test_indices": order.flip(0)[:16].tolist(),
+        "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],
+        "epochs": ckpt["epoch"], "train_s": ckpt["elapsed_s"],
+        "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+        "torch": torch.__version__, "python": platform.python_version(),
+        "eval_s": time.time() - t0,
+    }
+    out = Path(args.get("out", "models/cifar10/report.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    for r in rows:
+        print(f"{r['name']:<48} acc {100 * r['accuracy']:.2f}%  params {r['params']:,}  "
+              f"FLOPs {r['flops_min'] / 1e6:.1f}/{r['flops_mean'] / 1e6:.1f}/{r['flops_max'] / 1e6:.1f} M  "
+              f"iters {[round(v, 2) for v in r['mean_iterations']]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
