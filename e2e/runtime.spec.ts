@@ -66,7 +66,7 @@ for (const p of PAGES) {
         modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, origins: [ORIGIN, 'http://127.0.0.1:4174'],
       });
       expect(out).toEqual({
-        image: 'ok', canvas: 'ok', offscreen: 'ok', bitmap: 'ok', imageData: 'ok',
+        image: 'ok', canvas: 'ok', offscreen: 'ok', bitmap: 'ok', imageData: 'ok', blankCanvas: 'ok',
         broken: 'IamNNInputError:broken-image', noSrc: 'IamNNInputError:not-loaded',
         emptyCanvas: 'IamNNInputError:empty', closedBitmap: 'IamNNInputError:empty',
         tainted: 'IamNNInputError:tainted', video: 'IamNNInputError:not-loaded', afterErrors: 'ok',

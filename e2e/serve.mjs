@@ -4,12 +4,14 @@
  * Serves the repository root on both ports, so a page on one origin can include the bundle from the
  * other (the script-tag test). Files under /dist/ and /models/ carry Access-Control-Allow-Origin: *,
  * like a CDN; /e2e/pages/nocors/ does not, for the tainted-canvas test. `?coi=1` on an HTML page adds
- * the cross-origin-isolation headers.
+ * the cross-origin-isolation headers. Any path ending in /datasets/cifar10-test.tar.gz is the local
+ * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository.
  */
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cifarArchive } from '../demo/dataset-path.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const TYPES = {
@@ -22,8 +24,9 @@ function handler(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
   let path = normalize(decodeURIComponent(url.pathname));
   if (path.endsWith('/')) path += 'index.html';
-  const file = join(ROOT, path);
-  if (!file.startsWith(ROOT) || /(^|\/)(\.git|node_modules\/\.cache)(\/|$)/.test(path)) {
+  const dataset = path.endsWith('/datasets/cifar10-test.tar.gz') ? cifarArchive() : null;
+  const file = dataset ?? join(ROOT, path);
+  if ((!dataset && !file.startsWith(ROOT)) || /(^|\/)(\.git|node_modules\/\.cache)(\/|$)/.test(path)) {
     res.writeHead(403).end();
     return;
   }

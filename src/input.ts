@@ -108,13 +108,16 @@ export async function readPixels(input: unknown, index?: number): Promise<tf.Ten
     checkSize(input.videoWidth, input.videoHeight, 'the video frame', index);
     return fromPixels(input, index);
   }
-  if (isA<HTMLCanvasElement>(input, 'HTMLCanvasElement')) {
-    checkSize(input.width, input.height, 'the canvas', index);
-    return fromPixels(input, index);
-  }
-  if (isA<OffscreenCanvas>(input, 'OffscreenCanvas')) {
-    checkSize(input.width, input.height, 'the OffscreenCanvas', index);
-    const bitmap = await createImageBitmap(input);
+  if (isA<HTMLCanvasElement>(input, 'HTMLCanvasElement') || isA<OffscreenCanvas>(input, 'OffscreenCanvas')) {
+    // Through an ImageBitmap: WebGPU's fromPixels cannot read a canvas that has no rendering
+    // context yet (a blank canvas), and cannot take an OffscreenCanvas at all.
+    checkSize(input.width, input.height, `the ${input.constructor.name}`, index);
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await createImageBitmap(input);
+    } catch (e) {
+      throw new IamNNInputError('unsupported-type', `could not read the canvas: ${(e as Error).message}`, index);
+    }
     try {
       return fromPixels(bitmap, index);
     } finally {

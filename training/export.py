@@ -93,7 +93,7 @@ def model_spec(model: IamNN, mean, std, labels) -> dict:
     }
 
 
-def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_bytes: int = 4 << 20,
+def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_bytes: int = 1 << 20,
                  quantize: str | None = None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     specs, blobs = [], []

@@ -1,0 +1,1 @@
+export function cifarArchive(): string | null;

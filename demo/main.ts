@@ -1,0 +1,293 @@
+/**
+ * The IamNN demo. It uses only the SDK's public API ('iamnn' = the built dist/iamnn.js), so it is
+ * also an example: load with progress, classify batches, change the compute budget per call.
+ */
+import { load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result } from 'iamnn';
+import { bar, el, histogram, lineChart } from './charts';
+import { readCifarArchive, spread } from './cifar';
+
+interface Item {
+  id: number;
+  name: string;
+  source: ImageBitmap | HTMLCanvasElement;
+  thumb: HTMLCanvasElement;
+  truth?: string;
+  result?: Result;
+}
+
+const MODEL_URL = './cifar10/model.json';
+const DATASET_URL = './datasets/cifar10-test.tar.gz';
+const BATCH = 32;
+const CARDS_SHOWN = 24;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let model: IamNNModel | null = null;
+let items: Item[] = [];
+let selected: Item | null = null;
+let nextId = 0;
+let budget: ClassifyOptions = {};
+const tradeoff: { threshold: number; meanFlops: number; accuracy: number | null }[] = [];
+// Expose state for the e2e tests and for curious users in the console.
+(window as unknown as { demo: unknown }).demo = { get model() { return model; }, get items() { return items; }, ready: false };
+
+function setStatus(id: string, msg: string): void {
+  $(id).textContent = msg;
+}
+
+function fmtFlops(f: number): string {
+  return `${(f / 1e6).toFixed(1)} MFLOPs`;
+}
+
+function thumbnail(source: CanvasImageSource, w: number, h: number): HTMLCanvasElement {
+  const c = el('canvas', { width: 64, height: 64 });
+  const side = Math.min(w, h);
+  c.getContext('2d')!.drawImage(source, (w - side) / 2, (h - side) / 2, side, side, 0, 0, 64, 64);
+  return c;
+}
+
+async function loadModel(backend: BackendChoice): Promise<void> {
+  model?.dispose();
+  model = null;
+  const progress = $<HTMLProgressElement>('load-progress');
+  setStatus('model-status', `Loading the model on ${backend}…`);
+  try {
+    model = await load(MODEL_URL, { backend, onProgress: (p) => { progress.value = p.fraction; } });
+  } catch (e) {
+    setStatus('model-status', `Could not load the model: ${(e as Error).message}`);
+    throw e;
+  }
+  const blank = el('canvas', { width: 32, height: 32 });
+  blank.getContext('2d')!.fillRect(0, 0, 32, 32);
+  const t0 = performance.now();
+  await model.classify(blank);
+  const first = performance.now() - t0;
+  const t1 = performance.now();
+  await model.classify(blank);
+  const warm = performance.now() - t1;
+  const i = model.info;
+  const rows: [string, string][] = [
+    ['Backend', `${i.backend}${i.wasmSimd ? ' (SIMD)' : ''}`],
+    ['Skipped', i.backendSkipped.map((s) => `${s.backend}: ${s.reason}`).join('; ') || 'none'],
+    ['Parameters', i.params.toLocaleString()],
+    ['Download', `${(i.bytes / 1024).toFixed(0)} KiB in ${i.timings.downloadMs.toFixed(0)} ms`],
+    ['Cold start', `backend ${i.timings.backendInitMs.toFixed(0)} ms, warm-up (shader compile) ${i.timings.warmupMs.toFixed(0)} ms, first call ${first.toFixed(1)} ms`],
+    ['Warm call', `${warm.toFixed(1)} ms per image`],
+    ['Max iterations', i.maxIterations.join(' / ')],
+    ['Max compute', fmtFlops(i.flopsMax)],
+  ];
+  const dl = $('model-info');
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  setStatus('model-status', `Ready on ${i.backend}.`);
+  $('caps').replaceChildren(...i.maxIterations.map((t, k) => {
+    const input = el('input', { type: 'number', min: '1', max: String(t), value: String(t), id: `cap${k}`, className: 'cap' });
+    return el('label', {}, `stage ${k + 1} max `, input);
+  }));
+  if (items.length) await classify(items);
+}
+
+async function classify(list: Item[]): Promise<void> {
+  if (!model) return;
+  for (let i = 0; i < list.length; i += BATCH) {
+    const chunk = list.slice(i, i + BATCH);
+    const results = await model.classifyBatch(chunk.map((it) => it.source), budget);
+    chunk.forEach((it, j) => { it.result = results[j]; });
+  }
+  render();
+}
+
+async function addImages(sources: { name: string; source: ImageBitmap | HTMLCanvasElement; truth?: string }[]): Promise<Item[]> {
+  const added = sources.map((s) => ({ id: nextId++, ...s, thumb: thumbnail(s.source, s.source.width, s.source.height) }));
+  items.push(...added);
+  await classify(added);
+  return added;
+}
+
+async function addFiles(files: Iterable<File>): Promise<void> {
+  const decoded = [];
+  for (const f of files) {
+    if (!f.type.startsWith('image/')) continue;
+    try {
+      decoded.push({ name: f.name || 'pasted image', source: await createImageBitmap(f) });
+    } catch {
+      setStatus('model-status', `${f.name}: not an image this browser can decode`);
+    }
+  }
+  await addImages(decoded);
+}
+
+function card(it: Item): HTMLElement {
+  const r = it.result!;
+  const i = model!.info;
+  const top = el('ol', { className: 'top' }, ...r.topK.map((t) => el('li', {}, `${t.label} ${(100 * t.probability).toFixed(1)}%`)));
+  const stages = r.iterations.map((n, k) => bar(n, r.maxIterations[k], `stage ${k + 1}: ${n} of ${i.maxIterations[k]} iterations`));
+  const li = el('li', { className: 'card', tabIndex: 0 },
+    it.thumb,
+    el('div', {}, el('strong', {}, it.name), top, ...stages,
+      bar(r.flops, r.flopsMax, `${fmtFlops(r.flops)} of ${fmtFlops(r.flopsMax)}`, 'flops'),
+      el('div', { className: 'small' }, `iterations ${r.iterations.join('/')} · ${fmtFlops(r.flops)} (${((100 * r.flops) / r.flopsMax).toFixed(0)}%) · ${r.timeMs.toFixed(1)} ms${it.truth ? ` · truth: ${it.truth}` : ''}`)));
+  li.setAttribute('aria-pressed', String(selected === it));
+  const choose = () => { selected = it; render(); };
+  li.addEventListener('click', choose);
+  li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); choose(); } });
+  return li;
+}
+
+function render(): void {
+  const done = items.filter((it) => it.result);
+  const shown = [...done].reverse().slice(0, CARDS_SHOWN);
+  $('cards').replaceChildren(...shown.map(card));
+  const ordered = [...done].sort((a, b) => a.result!.flops - b.result!.flops);
+  $('spectrum').replaceChildren(...ordered.map((it) => {
+    const c = thumbnail(it.thumb, 64, 64);
+    c.className = 'spectrum-item';
+    c.setAttribute('role', 'listitem');
+    c.title = `${it.name}: ${it.result!.label}, ${fmtFlops(it.result!.flops)}`;
+    c.dataset.flops = String(it.result!.flops);
+    return c;
+  }));
+  $('spectrum-axis').replaceChildren(...(ordered.length
+    ? [el('span', {}, fmtFlops(ordered[0].result!.flops)), el('span', {}, `${ordered.length} images`), el('span', {}, fmtFlops(ordered[ordered.length - 1].result!.flops))]
+    : []));
+  if (model) {
+    const caps = model.info.maxIterations;
+    $('histograms').replaceChildren(...caps.map((t, k) => {
+      const counts = new Array(t).fill(0);
+      for (const it of done) counts[it.result!.iterations[k] - 1]++;
+      return histogram(`stage ${k + 1} (max ${t})`, counts);
+    }));
+  }
+  const labelled = done.filter((it) => it.truth);
+  if (labelled.length) {
+    const acc = labelled.filter((it) => it.result!.label === it.truth).length / labelled.length;
+    const mean = labelled.reduce((a, it) => a + it.result!.flops, 0) / labelled.length;
+    setStatus('gallery-status', `${labelled.length} CIFAR-10 test images: accuracy ${(100 * acc).toFixed(1)}%, mean ${fmtFlops(mean)} (${((100 * mean) / model!.info.flopsMax).toFixed(0)}% of the maximum).`);
+  }
+}
+
+async function runGallery(): Promise<void> {
+  const n = Number($<HTMLInputElement>('gallery-n').value) || 200;
+  setStatus('gallery-status', 'Reading the local CIFAR-10 test archive…');
+  let all;
+  try {
+    all = await readCifarArchive(DATASET_URL);
+  } catch (e) {
+    setStatus('gallery-status', `${(e as Error).message}. Start the demo with IAMNN_CIFAR=/path/to/test.tar.gz.`);
+    return;
+  }
+  const picked = spread(all, n);
+  const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').pop()!, truth: p.label, source: await createImageBitmap(p.blob) })));
+  setStatus('gallery-status', `Classifying ${sources.length} images…`);
+  await addImages(sources);
+}
+
+function degrade(src: HTMLCanvasElement, kind: string, severity: number): HTMLCanvasElement {
+  const c = el('canvas', { width: src.width, height: src.height });
+  const ctx = c.getContext('2d')!;
+  if (kind === 'blur') ctx.filter = `blur(${(severity * src.width) / 16}px)`;
+  ctx.drawImage(src, 0, 0);
+  ctx.filter = 'none';
+  if (kind === 'noise' && severity > 0) {
+    const img = ctx.getImageData(0, 0, c.width, c.height);
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) - 0.5;
+    for (let i = 0; i < img.data.length; i++) if (i % 4 !== 3) img.data[i] += rand() * 255 * severity;
+    ctx.putImageData(img, 0, 0);
+  }
+  if (kind === 'occlusion' && severity > 0) {
+    const s = Math.sqrt(severity) * c.width * 0.8;
+    ctx.fillStyle = '#808080';
+    ctx.fillRect((c.width - s) / 2, (c.height - s) / 2, s, s);
+  }
+  return c;
+}
+
+async function runDial(): Promise<void> {
+  const base = selected ?? items[items.length - 1];
+  if (!model || !base) {
+    $('dial').replaceChildren(el('p', {}, 'Add an image first.'));
+    return;
+  }
+  const kind = $<HTMLSelectElement>('dial-kind').value;
+  const src = el('canvas', { width: base.source.width, height: base.source.height });
+  src.getContext('2d')!.drawImage(base.source, 0, 0);
+  const levels = [0, 0.2, 0.4, 0.6, 0.8, 1];
+  const variants = levels.map((s) => degrade(src, kind, s));
+  const results = await model.classifyBatch(variants, budget);
+  const figs = results.map((r, i) => {
+    const f = el('figure', { className: 'dial-point' }, thumbnail(variants[i], variants[i].width, variants[i].height),
+      el('figcaption', {}, `${kind} ${levels[i]}: ${r.label} ${(100 * r.probability).toFixed(0)}%, ${fmtFlops(r.flops)}`));
+    f.dataset.flops = String(r.flops);
+    return f;
+  });
+  const chart = lineChart([
+    { name: 'MFLOPs', color: '#e07b00', points: results.map((r, i) => [levels[i], r.flops / 1e6]) },
+    { name: 'confidence', color: '#2a6df4', points: results.map((r, i) => [levels[i], r.probability]) },
+  ], `${kind} severity`);
+  $('dial').replaceChildren(...figs, chart);
+}
+
+async function runBudget(): Promise<void> {
+  if (!model) return;
+  const threshold = Number($<HTMLInputElement>('threshold').value);
+  const caps = model.info.maxIterations.map((t, k) => Math.min(t, Math.max(1, Number($<HTMLInputElement>(`cap${k}`).value) || t)));
+  budget = { haltingThreshold: threshold, maxIterations: caps };
+  await classify(items);
+  const done = items.filter((it) => it.result);
+  if (!done.length) return;
+  const labelled = done.filter((it) => it.truth);
+  tradeoff.push({
+    threshold,
+    meanFlops: done.reduce((a, it) => a + it.result!.flops, 0) / done.length,
+    accuracy: labelled.length ? labelled.filter((it) => it.result!.label === it.truth).length / labelled.length : null,
+  });
+  const withAcc = tradeoff.filter((t) => t.accuracy !== null);
+  const table = el('table', {}, el('tr', {}, el('th', {}, 'threshold'), el('th', {}, 'caps'), el('th', {}, 'mean MFLOPs'), el('th', {}, 'accuracy')),
+    ...tradeoff.map((t) => el('tr', { className: 'tradeoff-row' }, el('td', {}, String(t.threshold)), el('td', {}, caps.join('/')),
+      el('td', {}, (t.meanFlops / 1e6).toFixed(1)), el('td', {}, t.accuracy === null ? 'n/a (no labels)' : `${(100 * t.accuracy).toFixed(1)}%`))));
+  $('tradeoff').replaceChildren(table, ...(withAcc.length > 1
+    ? [lineChart([{ name: 'accuracy', color: '#2a6df4', points: withAcc.map((t) => [t.meanFlops / 1e6, t.accuracy!]) }], 'mean MFLOPs', { scatter: true })]
+    : []));
+}
+
+function wire(): void {
+  const busy = (fn: () => Promise<void>) => async () => {
+    document.body.setAttribute('aria-busy', 'true');
+    try { await fn(); } catch (e) { setStatus('model-status', (e as Error).message); } finally { document.body.removeAttribute('aria-busy'); }
+  };
+  $<HTMLInputElement>('files').addEventListener('change', busy(async () => addFiles($<HTMLInputElement>('files').files ?? [])));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); void busy(() => addFiles(e.dataTransfer?.files ?? []))(); });
+  drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('files').click(); } });
+  document.addEventListener('paste', (e) => { void busy(() => addFiles(Array.from(e.clipboardData?.files ?? [])))(); });
+  $('clear').addEventListener('click', () => { items = []; selected = null; tradeoff.length = 0; $('tradeoff').replaceChildren(); render(); });
+  $('backend').addEventListener('change', busy(() => loadModel($<HTMLSelectElement>('backend').value as BackendChoice)));
+  $('gallery-run').addEventListener('click', busy(runGallery));
+  $('dial-run').addEventListener('click', busy(runDial));
+  $('budget-run').addEventListener('click', busy(runBudget));
+  const th = $<HTMLInputElement>('threshold');
+  const showTh = () => { $('threshold-out').textContent = th.value; };
+  th.addEventListener('input', showTh);
+  showTh();
+  const video = $<HTMLVideoElement>('video');
+  $('webcam').addEventListener('click', busy(async () => {
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    video.hidden = false;
+    await video.play();
+    $('snap').hidden = false;
+  }));
+  $('snap').addEventListener('click', busy(async () => {
+    const frame = el('canvas', { width: video.videoWidth, height: video.videoHeight });
+    frame.getContext('2d')!.drawImage(video, 0, 0);
+    await addImages([{ name: `webcam ${new Date().toLocaleTimeString()}`, source: frame }]);
+  }));
+}
+
+wire();
+const initial = (new URLSearchParams(location.search).get('backend') ?? 'auto') as BackendChoice;
+$<HTMLSelectElement>('backend').value = initial;
+loadModel(initial).then(
+  () => { (window as unknown as { demo: { ready: boolean } }).demo.ready = true; },
+  (e: Error) => setStatus('model-status', `Could not start: ${e.message}`),
+);

@@ -1,0 +1,41 @@
+/**
+ * The demo app: `npm run demo` (dev server on 127.0.0.1:5173) or `vite build --config demo/vite.config.ts`
+ * (static demo/dist, used by the e2e tests). It imports the BUILT SDK (dist/iamnn.js) as 'iamnn', like a
+ * user's app; models/ is its public folder, so the model is at ./cifar10/model.json.
+ * A local CIFAR-10 test archive (IAMNN_CIFAR, default ../shared/datasets/cifar10/test.tar.gz when present)
+ * is served at ./datasets/cifar10-test.tar.gz for the sample gallery; nothing from it is copied or committed.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Connect, type Plugin } from 'vite';
+import { cifarArchive } from './dataset-path.mjs';
+
+function serveDataset(): Plugin {
+  const handler: Connect.NextHandleFunction = (req, res, next) => {
+    if (!req.url?.endsWith('/datasets/cifar10-test.tar.gz')) return next();
+    const file = cifarArchive();
+    if (!file || !existsSync(file)) {
+      res.statusCode = 404;
+      res.end('no local CIFAR-10 test archive: set IAMNN_CIFAR');
+      return;
+    }
+    res.setHeader('content-type', 'application/gzip');
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'iamnn-demo-dataset',
+    configureServer: (server) => { server.middlewares.use(handler); },
+    configurePreviewServer: (server) => { server.middlewares.use(handler); },
+  };
+}
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: './',
+  publicDir: fileURLToPath(new URL('../models', import.meta.url)),
+  plugins: [serveDataset()],
+  resolve: { alias: { iamnn: fileURLToPath(new URL('../dist/iamnn.js', import.meta.url)) } },
+  server: { host: '127.0.0.1', port: 5173 },
+  preview: { host: '127.0.0.1', port: 5173 },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
+});

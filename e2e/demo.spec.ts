@@ -1,0 +1,86 @@
+/**
+ * The built demo (demo/dist) on WebGPU and WASM: the model loads, your images classify, the
+ * spectrum and histograms show every image, the CIFAR-10 gallery reports accuracy, the dial changes
+ * compute, and the budget control re-runs everything. Screenshots go to e2e/artifacts/.
+ */
+import { existsSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { cifarArchive } from '../demo/dataset-path.mjs';
+
+const DEMO = 'http://127.0.0.1:4173/demo/dist/index.html';
+
+async function pngs(page: Page, n: number) {
+  const urls: string[] = await page.evaluate((count) => Array.from({ length: count }, (_, i) => {
+    const c = document.createElement('canvas');
+    c.width = 48 + 16 * i;
+    c.height = 40;
+    const g = c.getContext('2d')!;
+    g.fillStyle = `hsl(${i * 80}, 70%, 50%)`;
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#fff';
+    g.beginPath();
+    g.arc(c.width / 2, 20, 6 + 3 * i, 0, 7);
+    g.fill();
+    return c.toDataURL('image/png');
+  }), n);
+  return urls.map((u, i) => ({ name: `shape${i}.png`, mimeType: 'image/png', buffer: Buffer.from(u.split(',')[1], 'base64') }));
+}
+
+const histTotals = (page: Page) => page.$$eval('.hist', (figs) => figs.map((f) =>
+  Array.from(f.querySelectorAll<HTMLElement>('.hist-bar')).reduce((a, b) => a + Number(b.dataset.count), 0)));
+
+test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async ({ page }, info) => {
+  test.skip(!existsSync('demo/dist/index.html') || !existsSync('models/cifar10/model.json'), 'build the demo and ship the model first');
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const backend = info.project.name;
+  await page.goto(`${DEMO}?backend=${backend}`);
+  await page.waitForFunction(() => (window as any).demo?.ready === true, undefined, { timeout: 120_000 });
+  await expect(page.locator('#model-info')).toContainText(backend === 'wasm' ? 'wasm (SIMD)' : 'webgpu');
+  await expect(page.locator('#load-progress')).toHaveJSProperty('value', 1);
+
+  await page.setInputFiles('#files', await pngs(page, 4));
+  await expect(page.locator('.card')).toHaveCount(4);
+  await expect(page.locator('.spectrum-item')).toHaveCount(4);
+  await expect(page.locator('.hist')).toHaveCount(3);
+  expect(await histTotals(page)).toEqual([4, 4, 4]);
+  const flops = await page.$$eval('.spectrum-item', (els) => els.map((e) => Number((e as HTMLElement).dataset.flops)));
+  expect(flops).toEqual([...flops].sort((a, b) => a - b));
+
+  let total = 4;
+  if (cifarArchive()) {
+    const n = backend === 'webgpu' ? 40 : 100; // WebGPU here is SwiftShader: a software GPU on 2 cores
+    await page.fill('#gallery-n', String(n));
+    await page.click('#gallery-run');
+    await expect(page.locator('#gallery-status')).toContainText(`${n} CIFAR-10 test images: accuracy`, { timeout: 120_000 });
+    total += n;
+    await expect(page.locator('.spectrum-item')).toHaveCount(total);
+    expect(await histTotals(page)).toEqual([total, total, total]);
+  }
+
+  // the dial: some degradation of the newest image must change the compute spent
+  await page.locator('.card').first().click();
+  const changed: boolean[] = [];
+  for (const kind of ['noise', 'blur', 'occlusion']) {
+    await page.selectOption('#dial-kind', kind);
+    await page.click('#dial-run');
+    await expect(page.locator('.dial-point')).toHaveCount(6);
+    await expect(page.locator('body')).not.toHaveAttribute('aria-busy', 'true');
+    const f = await page.$$eval('.dial-point', (els) => els.map((e) => Number((e as HTMLElement).dataset.flops)));
+    changed.push(new Set(f).size > 1);
+  }
+  expect(changed).toContain(true);
+
+  // the budget: a lower threshold re-runs every image with less compute
+  for (const th of ['0.5', '0.95']) {
+    await page.locator('#threshold').fill(th);
+    await page.click('#budget-run');
+    await expect(page.locator('body')).not.toHaveAttribute('aria-busy', 'true', { timeout: 120_000 });
+  }
+  await expect(page.locator('.tradeoff-row')).toHaveCount(2, { timeout: 120_000 });
+  const means = await page.$$eval('.tradeoff-row td:nth-child(3)', (tds) => tds.map((t) => Number(t.textContent)));
+  expect(means[0]).toBeLessThanOrEqual(means[1]);
+  await page.screenshot({ path: `e2e/artifacts/demo-${backend}.png`, fullPage: true });
+  if (process.env.UPDATE_README_SCREENSHOT && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
+  expect(errors).toEqual([]);
+});
