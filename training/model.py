@@ -109,7 +109,7 @@ class Stage(nn.Module):
         for i in range(t):
             h, p = self.step(x0, s, i)
             s = s + h
-            halt = running & ((cum + p >= 1 - eps) | (i == t - 1))
+            halt = running if i == t - 1 else running & (cum + p >= 1 - eps)  # the last iteration always halts
             w = torch.where(halt, 1 - cum, torch.where(running, p, torch.zeros_like(p)))
             y = y + w.view(-1, 1, 1, 1) * s
             remainder = torch.where(halt, 1 - cum, remainder)

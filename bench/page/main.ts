@@ -1,0 +1,144 @@
+/**
+ * Measurements inside one tab, for one backend (bench/run.mjs opens one tab per backend).
+ * Variants are interleaved rep by rep and reported as medians; the driver turns them into ratios.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { load, type ClassifyOptions, type IamNNModel } from 'iamnn';
+import * as ort from 'onnxruntime-web';
+import { readCifarArchive, spread } from '../../demo/cifar';
+
+interface Options {
+  backend: 'webgpu' | 'wasm';
+  modelUrl: string;
+  onnxUrl: string | null;
+  datasetUrl: string;
+  reps: number;
+  curveImages: number;
+  thresholds: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function images(url: string, n: number): Promise<{ x: tf.Tensor4D; labels: string[] } | null> {
+  let all;
+  try {
+    all = spread(await readCifarArchive(url), n);
+  } catch {
+    return null;
+  }
+  const bitmaps = await Promise.all(all.map((a) => createImageBitmap(a.blob)));
+  const x = tf.tidy(() => tf.stack(bitmaps.map((b) => tf.browser.fromPixels(b))) as tf.Tensor4D);
+  bitmaps.forEach((b) => b.close());
+  return { x, labels: all.map((a) => a.label) };
+}
+
+/** Adaptive vs forced-maximum at one batch size: medians over interleaved reps. */
+async function adaptiveVsMax(model: IamNNModel, x: tf.Tensor4D, batch: number, reps: number) {
+  const batches = Array.from({ length: Math.floor(x.shape[0] / batch) }, (_, i) => tf.slice(x, [i * batch, 0, 0, 0], [batch, -1, -1, -1]) as tf.Tensor4D);
+  const run = async (opts: ClassifyOptions) => {
+    let flops = 0;
+    const ms = await time(async () => { for (const b of batches) flops += (await model.classifyBatch(b, opts)).reduce((a, r) => a + r.flops, 0); });
+    return { ms: ms / (batches.length * batch), flops: flops / (batches.length * batch) };
+  };
+  await run({});
+  await run({ earlyExit: false });
+  const adaptive: number[] = [];
+  const max: number[] = [];
+  let flops = 0;
+  for (let r = 0; r < reps; r++) {
+    const a = await run({});
+    adaptive.push(a.ms);
+    flops = a.flops;
+    max.push((await run({ earlyExit: false })).ms);
+  }
+  tf.dispose(batches);
+  return { batch, images: batches.length * batch, adaptiveMs: median(adaptive), maxMs: median(max), flopsAdaptive: flops, flopsMax: model.info.flopsMax };
+}
+
+/** Peak GFLOP/s of this backend in this tab: a 1024x1024 matmul. */
+async function peak(reps: number) {
+  const n = 1024;
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const once = () => time(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); });
+  await once();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) t.push(await once());
+  const ms = median(t);
+  tf.dispose([a, b]);
+  return { gflops: (2 * n ** 3) / (ms * 1e6), ms };
+}
+
+async function onnxPeer(url: string, backend: string, x: tf.Tensor4D, mean: number[], std: number[], reps: number) {
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.wasmPaths = new URL('/node_modules/onnxruntime-web/dist/', location.href).href;
+  const session = await ort.InferenceSession.create(url, { executionProviders: [backend] });
+  const out: Record<string, number> = {};
+  for (const batch of [1, 32]) {
+    const nchw = tf.tidy(() => tf.transpose(tf.div(tf.sub(tf.div(tf.slice(x, [0, 0, 0, 0], [batch, -1, -1, -1]), 255), mean), std), [0, 3, 1, 2]));
+    const data = (await nchw.data()) as Float32Array;
+    nchw.dispose();
+    const feed = { x: new ort.Tensor('float32', data, [batch, 3, 32, 32]) };
+    await session.run(feed);
+    const t: number[] = [];
+    for (let r = 0; r < reps; r++) t.push(await time(() => session.run(feed)));
+    out[`batch${batch}MsPerImage`] = median(t) / batch;
+  }
+  await session.release();
+  return out;
+}
+
+async function runBench(o: Options) {
+  const out: Record<string, unknown> = { backend: o.backend, userAgent: navigator.userAgent };
+  const tLoad = performance.now();
+  const model = await load(o.modelUrl, { backend: o.backend });
+  const loadMs = performance.now() - tLoad;
+  const data = await images(o.datasetUrl, Math.max(64, o.curveImages));
+  if (!data) throw new Error(`the benchmark needs the CIFAR-10 test archive at ${o.datasetUrl}`);
+  const one = tf.slice(data.x, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+  const first = await time(() => model.classifyBatch(one));
+  const second = await time(() => model.classifyBatch(one));
+  one.dispose();
+  out.coldStart = { ...model.info.timings, loadTotalMs: loadMs, firstClassifyMs: first, secondClassifyMs: second, backend: model.info.backend, wasmSimd: model.info.wasmSimd };
+  const x64 = tf.slice(data.x, [0, 0, 0, 0], [64, -1, -1, -1]) as tf.Tensor4D;
+  out.adaptive = [await adaptiveVsMax(model, tf.slice(x64, [0, 0, 0, 0], [16, -1, -1, -1]) as tf.Tensor4D, 1, o.reps), await adaptiveVsMax(model, x64, 32, o.reps)];
+  out.peak = await peak(o.reps);
+  if (o.onnxUrl) {
+    const norm = await (await fetch(o.modelUrl)).json();
+    try {
+      out.onnx = await onnxPeer(o.onnxUrl, o.backend, x64, norm.iamnn.normalization.mean, norm.iamnn.normalization.std, o.reps);
+    } catch (e) {
+      out.onnx = { error: String((e as Error).message ?? e).slice(0, 300) };
+    }
+  }
+  x64.dispose();
+  const curve = [];
+  const xc = tf.slice(data.x, [0, 0, 0, 0], [o.curveImages, -1, -1, -1]) as tf.Tensor4D;
+  for (const th of o.thresholds) {
+    let correct = 0;
+    let flops = 0;
+    for (let i = 0; i < o.curveImages; i += 64) {
+      const b = tf.slice(xc, [i, 0, 0, 0], [Math.min(64, o.curveImages - i), -1, -1, -1]) as tf.Tensor4D;
+      const rs = await model.classifyBatch(b, { haltingThreshold: th });
+      b.dispose();
+      rs.forEach((r, j) => { correct += Number(r.label === data.labels[i + j]); flops += r.flops; });
+    }
+    curve.push({ threshold: th, accuracy: correct / o.curveImages, meanFlops: flops / o.curveImages, images: o.curveImages });
+  }
+  xc.dispose();
+  data.x.dispose();
+  out.curve = curve;
+  out.flopsMax = model.info.flopsMax;
+  model.dispose();
+  out.numTensorsAfter = tf.memory().numTensors;
+  return out;
+}
+
+(window as unknown as Record<string, unknown>).runBench = runBench;
+(window as unknown as Record<string, unknown>).benchReady = true;

@@ -1,0 +1,101 @@
+/**
+ * npm run bench: the BUILT bundle in Debian's Chromium, on WebGPU (SwiftShader here) and on WASM SIMD.
+ * Prints one table and writes bench/results/<date>.json. Needs the shipped model and the local CIFAR-10
+ * test archive (IAMNN_CIFAR or ../shared/datasets/cifar10/test.tar.gz); the ONNX peer model is exported
+ * from training/runs/iamnn/ckpt.pt when that checkpoint exists (bench/export_onnx.py).
+ *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { chromium } from 'playwright';
+import { build } from 'vite';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const reps = Number(args.reps ?? 5);
+const curve = Number(args.curve ?? 1000);
+const backends = (args.backends ?? 'webgpu,wasm').split(',');
+const ORIGIN = 'http://127.0.0.1:4175';
+const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+if (!existsSync('models/cifar10/model.json')) throw new Error('no models/cifar10/model.json');
+const onnx = 'bench/onnx/cifar10-max.onnx';
+if (!existsSync(onnx) && existsSync('training/runs/iamnn/ckpt.pt')) {
+  execFileSync('/usr/bin/python3', ['-m', 'bench.export_onnx', `--out=${onnx}`], { stdio: 'inherit' });
+}
+await build({ configFile: 'bench/vite.config.ts', logLevel: 'warn' });
+const server = spawn(process.execPath, ['e2e/serve.mjs', '4175'], { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((resolve) => server.stdout.once('data', resolve));
+
+const results = [];
+let browserVersion = '';
+try {
+  for (const backend of backends) {
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: backend === 'webgpu' ? [...CHROME_ARGS, '--enable-unsafe-webgpu'] : CHROME_ARGS });
+    browserVersion = browser.version();
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`[${backend}] page error: ${e.message}`));
+    await page.goto(`${ORIGIN}/bench/page/dist/index.html`);
+    await page.waitForFunction(() => window.benchReady === true);
+    console.error(`running ${backend}…`);
+    const r = await page.evaluate((o) => window.runBench(o), {
+      backend, modelUrl: `${ORIGIN}/models/cifar10/model.json`, onnxUrl: existsSync(onnx) ? `${ORIGIN}/${onnx}` : null,
+      datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, reps, curveImages: backend === 'webgpu' ? Math.min(curve, 256) : curve,
+      thresholds: [0.3, 0.5, 0.7, 0.9, 0.99],
+    });
+    results.push(r);
+    await browser.close();
+  }
+} finally {
+  server.kill();
+}
+
+const size = (f) => (existsSync(f) ? statSync(f).size : null);
+const pkg = (name) => JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')).version;
+const shards = JSON.parse(readFileSync('models/cifar10/model.json', 'utf8')).weightsManifest[0].paths;
+const report = {
+  date: new Date().toISOString(),
+  machine: { cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`, memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}` },
+  versions: { chromium: browserVersion, node: process.version, tfjs: pkg('@tensorflow/tfjs-core'), onnxruntimeWeb: pkg('onnxruntime-web'), playwright: pkg('playwright') },
+  sizes: {
+    esm: size('dist/iamnn.js'), iife: size('dist/iamnn.iife.js'), wasmSimd: size('dist/tfjs-backend-wasm-simd.wasm'), wasm: size('dist/tfjs-backend-wasm.wasm'),
+    model: shards.reduce((a, p) => a + size(`models/cifar10/${p}`), size('models/cifar10/model.json')), onnxMax: size(onnx),
+  },
+  reps, results,
+};
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/${report.date.slice(0, 10)}.json`;
+writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
+
+const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));
+const pct = (x) => `${(100 * x).toFixed(0)}%`;
+const rows = [];
+for (const r of results) {
+  for (const a of r.adaptive) {
+    const flopsSaved = 1 - a.flopsAdaptive / a.flopsMax;
+    const timeSaved = 1 - a.adaptiveMs / a.maxMs;
+    rows.push([r.backend, `adaptive vs max, batch ${a.batch}`, `${f1(a.adaptiveMs)} vs ${f1(a.maxMs)} ms/img`, `FLOPs ${pct(a.flopsAdaptive / a.flopsMax)} of max; time ${pct(a.adaptiveMs / a.maxMs)}; saving kept ${pct(timeSaved / flopsSaved)}`]);
+  }
+  const b32 = r.adaptive.find((a) => a.batch === 32);
+  const ours = (b32.flopsAdaptive / 1e9) / (b32.adaptiveMs / 1e3);
+  rows.push([r.backend, 'achieved vs peak (1024² matmul)', `${ours.toFixed(2)} vs ${r.peak.gflops.toFixed(2)} GFLOP/s`, pct(ours / r.peak.gflops)]);
+  if (r.onnx?.error) rows.push([r.backend, 'onnxruntime-web (max iterations)', 'failed', r.onnx.error.slice(0, 80)]);
+  else if (r.onnx) {
+    for (const batch of [1, 32]) {
+      const a = r.adaptive.find((x) => x.batch === batch);
+      const ortMs = r.onnx[`batch${batch}MsPerImage`];
+      rows.push([r.backend, `onnxruntime-web max, batch ${batch}`, `${f1(ortMs)} ms/img`, `ours max ${f1(a.maxMs)} (${(a.maxMs / ortMs).toFixed(2)}x), adaptive ${f1(a.adaptiveMs)} (${(a.adaptiveMs / ortMs).toFixed(2)}x)`]);
+    }
+  }
+  const c = r.coldStart;
+  rows.push([r.backend, 'cold start', `init ${f1(c.backendInitMs)} + load ${f1(c.downloadMs)} + warm-up ${f1(c.warmupMs)} ms`, `1st ${f1(c.firstClassifyMs)} ms, 2nd ${f1(c.secondClassifyMs)} ms`]);
+  for (const p of r.curve) rows.push([r.backend, `threshold ${p.threshold} (${p.images} imgs)`, `acc ${(100 * p.accuracy).toFixed(1)}%`, `mean ${(p.meanFlops / 1e6).toFixed(1)} MFLOPs (${pct(p.meanFlops / r.flopsMax)})`]);
+}
+const kb = (x) => (x == null ? 'n/a' : `${(x / 1024).toFixed(0)} KiB`);
+rows.push(['-', 'sizes', `ESM ${kb(report.sizes.esm)}, IIFE ${kb(report.sizes.iife)}`, `wasm-simd ${kb(report.sizes.wasmSimd)}, model ${kb(report.sizes.model)}, ONNX max ${kb(report.sizes.onnxMax)}`]);
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 8));
+const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+console.log(line(['backend', 'measure', 'value', 'comparison']));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+rows.forEach((r) => console.log(line(r)));
+console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}, onnxruntime-web ${report.versions.onnxruntimeWeb}; medians of ${reps} reps; written to ${file}`);
