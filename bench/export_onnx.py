@@ -1,6 +1,7 @@
-"""Export the shipped IamNN, forced to every stage's maximum, to ONNX for the onnxruntime-web peer.
+"""Export the shipped IamNN (models/cifar10), forced to every stage's maximum, to ONNX for the
+onnxruntime-web peer.
 
-    /usr/bin/python3 -m bench.export_onnx --ckpt=training/runs/iamnn/ckpt.pt --out=bench/onnx/cifar10-max.onnx
+    /usr/bin/python3 -m bench.export_onnx --model=models/cifar10 --out=bench/onnx/cifar10-max.onnx
 
 Input: float32 NCHW [batch, 3, 32, 32], already normalized ((x/255 - mean)/std); output: logits.
 With halting forced off, every image runs every iteration: the same FLOPs as our `earlyExit: false`.
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from training.evaluate import load_ckpt
+from training.export import load_web_model
 
 
 class MaxIterations(torch.nn.Module):
@@ -24,7 +25,7 @@ class MaxIterations(torch.nn.Module):
 
 def main(argv):
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
-    model, _ = load_ckpt(args.get("ckpt", "training/runs/iamnn/ckpt.pt"))
+    model, _ = load_web_model(Path(args.get("model", "models/cifar10")))
     out = Path(args.get("out", "bench/onnx/cifar10-max.onnx"))
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(MaxIterations(model), torch.zeros(1, 3, 32, 32), str(out), input_names=["x"], output_names=["logits"],

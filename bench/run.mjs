@@ -2,7 +2,7 @@
  * npm run bench: the BUILT bundle in Debian's Chromium, on WebGPU (SwiftShader here) and on WASM SIMD.
  * Prints one table and writes bench/results/<date>.json. Needs the shipped model and the local CIFAR-10
  * test archive (IAMNN_CIFAR or ../shared/datasets/cifar10/test.tar.gz); the ONNX peer model is exported
- * from training/runs/iamnn/ckpt.pt when that checkpoint exists (bench/export_onnx.py).
+ * from the shipped model by bench/export_onnx.py (Debian's python3-torch).
  *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm]
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -20,7 +20,7 @@ const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disab
 
 if (!existsSync('models/cifar10/model.json')) throw new Error('no models/cifar10/model.json');
 const onnx = 'bench/onnx/cifar10-max.onnx';
-if (!existsSync(onnx) && existsSync('training/runs/iamnn/ckpt.pt')) {
+if (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs) {
   execFileSync('/usr/bin/python3', ['-m', 'bench.export_onnx', `--out=${onnx}`], { stdio: 'inherit' });
 }
 await build({ configFile: 'bench/vite.config.ts', logLevel: 'warn' });

@@ -119,6 +119,63 @@ def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_b
     return manifest
 
 
+def _decode(buf: bytes, off: int, spec: dict) -> tuple[np.ndarray, int]:
+    n = int(np.prod(spec["shape"]))
+    q = spec.get("quantization")
+    if q is None:
+        return np.frombuffer(buf, "<f4", n, off).reshape(spec["shape"]), off + 4 * n
+    if q["dtype"] == "float16":
+        return np.frombuffer(buf, "<f2", n, off).astype(np.float32).reshape(spec["shape"]), off + 2 * n
+    return (np.frombuffer(buf, np.uint8, n, off) * q["scale"] + q["min"]).astype(np.float32).reshape(spec["shape"]), off + n
+
+
+def read_web_weights(model_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(model.json, name -> float32 array) from a web model folder."""
+    manifest = json.loads((model_dir / "model.json").read_text())
+    weights = {}
+    for group in manifest["weightsManifest"]:
+        buf, off = b"".join((model_dir / p).read_bytes() for p in group["paths"]), 0
+        for spec in group["weights"]:
+            weights[spec["name"]], off = _decode(buf, off, spec)
+        if off != len(buf):
+            raise ValueError(f"{model_dir}: shards hold {len(buf)} bytes, the weights need {off}")
+    return manifest, weights
+
+
+def load_web_model(model_dir: Path) -> tuple[IamNN, dict]:
+    """Rebuild the PyTorch IamNN from a web model folder (folded batchnorm becomes an affine BN with
+    running mean 0 and variance 1 - eps_bn), e.g. to export ONNX without the training checkpoint."""
+    manifest, w = read_web_weights(model_dir)
+    spec = manifest["iamnn"]
+    st = spec["stages"]
+    cfg = ModelConfig(num_classes=len(spec["labels"]), stem_channels=spec["stem"]["channels"],
+                      stem_pool=spec["stem"]["poolAfter"] == 2, widths=tuple(s["channels"] for s in st),
+                      bottlenecks=tuple(s["bottleneck"] for s in st), max_iters=tuple(s["maxIterations"] for s in st),
+                      act_hidden=spec["act"]["hidden"][0], eps=spec["haltingEpsilon"])
+    model = IamNN(cfg).eval()
+    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
+
+    def set_bn(bns, scale, shift):
+        for bn, sc, sh in zip(bns, np.atleast_2d(scale), np.atleast_2d(shift)):
+            bn.weight.data, bn.bias.data = t(sc), t(sh)
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1 - bn.eps)
+
+    model.stem.weight.data = t(w["stem/conv"]).permute(3, 2, 0, 1).contiguous()
+    set_bn([model.stem_bn], w["stem/bn/scale"], w["stem/bn/shift"])
+    for k, stage in enumerate(model.stages):
+        b = stage.block
+        for j, (conv, bns) in enumerate(((b.conv1, b.bn1), (b.conv2, b.bn2), (b.conv3, b.bn3)), start=1):
+            conv.weight.data = t(w[f"stage{k}/conv{j}"]).permute(3, 2, 0, 1).contiguous()
+            set_bn(bns, w[f"stage{k}/bn{j}/scale"], w[f"stage{k}/bn{j}/shift"])
+        for j, fc in enumerate((stage.act.fc1, stage.act.fc2, stage.act.fc3), start=1):
+            fc.weight.data = t(w[f"stage{k}/act/fc{j}/kernel"]).t().contiguous()
+            fc.bias.data = t(w[f"stage{k}/act/fc{j}/bias"])
+    model.fc.weight.data = t(w["head/kernel"]).t().contiguous()
+    model.fc.bias.data = t(w["head/bias"])
+    return model, spec
+
+
 @torch.no_grad()
 def parity_vectors(model: IamNN, images: np.ndarray, mean, std) -> dict:
     """PyTorch's per-image early-exit results on uint8 NHWC images, for the runtime's tests."""

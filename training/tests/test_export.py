@@ -1,30 +1,12 @@
 """Export round trip: the files follow docs/model-format.md and decode back to the model's weights."""
 import hashlib
-import json
 
 import numpy as np
 import torch
 
-from training.export import export_model, named_weights, parity_vectors
+from training.export import export_model, load_web_model, named_weights, parity_vectors, read_web_weights
 from training.model import IamNN, ModelConfig, flops_table
 from training.tests.test_model import SMALL, randomized
-
-
-def read_weights(out, manifest):
-    group = manifest["weightsManifest"][0]
-    buf = b"".join((out / p).read_bytes() for p in group["paths"])
-    arrays, off = {}, 0
-    for w in group["weights"]:
-        n = int(np.prod(w["shape"]))
-        q = w.get("quantization")
-        if q is None:
-            arrays[w["name"]] = np.frombuffer(buf, "<f4", n, off).reshape(w["shape"]); off += 4 * n
-        elif q["dtype"] == "float16":
-            arrays[w["name"]] = np.frombuffer(buf, "<f2", n, off).astype(np.float32).reshape(w["shape"]); off += 2 * n
-        else:
-            arrays[w["name"]] = (np.frombuffer(buf, np.uint8, n, off) * q["scale"] + q["min"]).reshape(w["shape"]); off += n
-    assert off == len(buf)
-    return arrays
 
 
 def test_round_trip_float32(tmp_path):
@@ -35,7 +17,7 @@ def test_round_trip_float32(tmp_path):
     assert len(sizes) > 1 and all(s == sizes[0] for s in sizes[:-1]) and sizes[-1] <= sizes[0]
     for p, h in zip(group["paths"], group["sha256"]):
         assert hashlib.sha256((tmp_path / p).read_bytes()).hexdigest() == h
-    got = read_weights(tmp_path, json.loads((tmp_path / "model.json").read_text()))
+    _, got = read_web_weights(tmp_path)
     for name, arr in named_weights(m):
         assert np.array_equal(got[name], arr), name
     spec = manifest["iamnn"]
@@ -58,7 +40,7 @@ def test_quantized_exports_are_close(tmp_path):
     m = randomized(ModelConfig(**SMALL))
     for q, tol in (("float16", 1e-2), ("uint8", 5e-2)):
         manifest = export_model(m, tmp_path / q, (0.5,) * 3, (0.25,) * 3, quantize=q)
-        got = read_weights(tmp_path / q, manifest)
+        _, got = read_web_weights(tmp_path / q)
         for name, arr in named_weights(m):
             assert np.abs(got[name] - arr).max() <= tol * max(1.0, np.abs(arr).max()), (q, name)
 
@@ -77,3 +59,14 @@ def test_baseline_has_no_web_format(tmp_path):
         assert "shared" in str(e)
     else:
         raise AssertionError("the baseline must not export")
+
+
+def test_web_model_rebuilds_the_same_network(tmp_path):
+    m = randomized(ModelConfig(**SMALL, halt_bias=0.0))
+    export_model(m, tmp_path, (0.5,) * 3, (0.25,) * 3)
+    rebuilt, spec = load_web_model(tmp_path)
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        a, ia = m.forward_early_exit(x)
+        b, ib = rebuilt.forward_early_exit(x)
+    assert torch.equal(ia, ib) and torch.allclose(a, b, atol=1e-4)
