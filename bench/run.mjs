@@ -3,7 +3,8 @@
  * Prints one table and writes bench/results/<date>.json. Needs the shipped model and the local CIFAR-10
  * test archive (IAMNN_CIFAR or ../shared/datasets/cifar10/test.tar.gz); the ONNX peer model is exported
  * from the shipped model by bench/export_onnx.py (Debian's python3-torch).
- *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm]
+ *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm] [--only=adaptive] [--label=name]
+ * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ try {
     const r = await page.evaluate((o) => window.runBench(o), {
       backend, modelUrl: `${ORIGIN}/models/cifar10/model.json`, onnxUrl: existsSync(onnx) ? `${ORIGIN}/${onnx}` : null,
       datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, reps, curveImages: backend === 'webgpu' ? Math.min(curve, 256) : curve,
-      thresholds: [0.3, 0.5, 0.7, 0.9, 0.99],
+      thresholds: [0.3, 0.5, 0.7, 0.9, 0.99], only: args.only ?? null,
     });
     results.push(r);
     await browser.close();
@@ -61,10 +62,10 @@ const report = {
     esm: size('dist/iamnn.js'), iife: size('dist/iamnn.iife.js'), wasmSimd: size('dist/tfjs-backend-wasm-simd.wasm'), wasm: size('dist/tfjs-backend-wasm.wasm'),
     model: shards.reduce((a, p) => a + size(`models/cifar10/${p}`), size('models/cifar10/model.json')), onnxMax: size(onnx),
   },
-  reps, results,
+  reps, label: args.label ?? null, commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(), results,
 };
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${report.date.slice(0, 10)}.json`;
+const file = `bench/results/${report.date.slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`;
 writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
 
 const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));
@@ -76,6 +77,7 @@ for (const r of results) {
     const timeSaved = 1 - a.adaptiveMs / a.maxMs;
     rows.push([r.backend, `adaptive vs max, batch ${a.batch}`, `${f1(a.adaptiveMs)} vs ${f1(a.maxMs)} ms/img`, `FLOPs ${pct(a.flopsAdaptive / a.flopsMax)} of max; time ${pct(a.adaptiveMs / a.maxMs)}; saving kept ${pct(timeSaved / flopsSaved)}`]);
   }
+  if (!r.peak) continue;
   const b32 = r.adaptive.find((a) => a.batch === 32);
   const ours = (b32.flopsAdaptive / 1e9) / (b32.adaptiveMs / 1e3);
   rows.push([r.backend, 'achieved vs peak (1024² matmul)', `${ours.toFixed(2)} vs ${r.peak.gflops.toFixed(2)} GFLOP/s`, pct(ours / r.peak.gflops)]);

@@ -15,6 +15,8 @@ interface Options {
   reps: number;
   curveImages: number;
   thresholds: number[];
+  /** 'adaptive': only adaptive vs maximum. */
+  only: string | null;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -108,6 +110,12 @@ async function runBench(o: Options) {
   out.coldStart = { ...model.info.timings, loadTotalMs: loadMs, firstClassifyMs: first, secondClassifyMs: second, backend: model.info.backend, wasmSimd: model.info.wasmSimd };
   const x64 = tf.slice(data.x, [0, 0, 0, 0], [64, -1, -1, -1]) as tf.Tensor4D;
   out.adaptive = [await adaptiveVsMax(model, tf.slice(x64, [0, 0, 0, 0], [16, -1, -1, -1]) as tf.Tensor4D, 1, o.reps), await adaptiveVsMax(model, x64, 32, o.reps)];
+  out.flopsMax = model.info.flopsMax;
+  if (o.only === 'adaptive') {
+    tf.dispose([x64, data.x]);
+    model.dispose();
+    return out;
+  }
   out.peak = await peak(o.reps);
   if (o.onnxUrl) {
     const norm = await (await fetch(o.modelUrl)).json();
@@ -134,7 +142,6 @@ async function runBench(o: Options) {
   xc.dispose();
   data.x.dispose();
   out.curve = curve;
-  out.flopsMax = model.info.flopsMax;
   model.dispose();
   out.numTensorsAfter = tf.memory().numTensors;
   return out;
