@@ -175,7 +175,7 @@ async function runGallery(): Promise<void> {
     return;
   }
   const picked = spread(all, n);
-  const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').pop()!, truth: p.label, source: await createImageBitmap(p.blob) })));
+  const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').slice(-2).join('/'), truth: p.label, source: await createImageBitmap(p.blob) })));
   setStatus('gallery-status', `Classifying ${sources.length} images…`);
   await addImages(sources);
 }

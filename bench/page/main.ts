@@ -15,6 +15,9 @@ interface Options {
   reps: number;
   curveImages: number;
   thresholds: number[];
+  /** Images for the batch-32 comparison (a multiple of 32) and for batch 1. */
+  batchImages: number;
+  singleImages: number;
   /** 'adaptive': only adaptive vs maximum. */
   only: string | null;
 }
@@ -101,15 +104,17 @@ async function runBench(o: Options) {
   const tLoad = performance.now();
   const model = await load(o.modelUrl, { backend: o.backend });
   const loadMs = performance.now() - tLoad;
-  const data = await images(o.datasetUrl, Math.max(64, o.curveImages));
+  const data = await images(o.datasetUrl, Math.max(o.batchImages, o.singleImages, o.curveImages));
   if (!data) throw new Error(`the benchmark needs the CIFAR-10 test archive at ${o.datasetUrl}`);
   const one = tf.slice(data.x, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
   const first = await time(() => model.classifyBatch(one));
   const second = await time(() => model.classifyBatch(one));
   one.dispose();
   out.coldStart = { ...model.info.timings, loadTotalMs: loadMs, firstClassifyMs: first, secondClassifyMs: second, backend: model.info.backend, wasmSimd: model.info.wasmSimd };
-  const x64 = tf.slice(data.x, [0, 0, 0, 0], [64, -1, -1, -1]) as tf.Tensor4D;
-  out.adaptive = [await adaptiveVsMax(model, tf.slice(x64, [0, 0, 0, 0], [16, -1, -1, -1]) as tf.Tensor4D, 1, o.reps), await adaptiveVsMax(model, x64, 32, o.reps)];
+  const x64 = tf.slice(data.x, [0, 0, 0, 0], [o.batchImages, -1, -1, -1]) as tf.Tensor4D;
+  const singles = tf.slice(data.x, [0, 0, 0, 0], [o.singleImages, -1, -1, -1]) as tf.Tensor4D;
+  out.adaptive = [await adaptiveVsMax(model, singles, 1, o.reps), await adaptiveVsMax(model, x64, 32, o.reps)];
+  singles.dispose();
   out.flopsMax = model.info.flopsMax;
   if (o.only === 'adaptive') {
     tf.dispose([x64, data.x]);
