@@ -39,12 +39,15 @@ class ModelConfig:
     halt_bias: float = -3.0               # sigmoid(-3) ~ 0.05: start near "run every iteration"
     eps: float = 0.01                     # halt once cumulative p >= 1 - eps
     shared: bool = True                   # False: the baseline, unshared weights, no ACT, always T
+    zero_init_last_bn: bool = True        # last BN of the block starts at 0 (the shipped IamNN was trained so; it
+                                          # escapes the all-zero start through the ponder cost's gradient, the
+                                          # baseline has no ponder cost and must start at 1: --zero_init_last_bn=False)
 
 
 class Bottleneck(nn.Module):
     """1x1 -> 3x3 -> 1x1 convs; `n_bn` sets of batchnorm (one per iteration when shared)."""
 
-    def __init__(self, cin: int, b: int, cout: int, n_bn: int):
+    def __init__(self, cin: int, b: int, cout: int, n_bn: int, zero_init_last_bn: bool):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, b, 1, bias=False)
         self.conv2 = nn.Conv2d(b, b, 3, padding=1, bias=False)
@@ -52,8 +55,9 @@ class Bottleneck(nn.Module):
         self.bn1 = nn.ModuleList(nn.BatchNorm2d(b) for _ in range(n_bn))
         self.bn2 = nn.ModuleList(nn.BatchNorm2d(b) for _ in range(n_bn))
         self.bn3 = nn.ModuleList(nn.BatchNorm2d(cout) for _ in range(n_bn))
-        for bn in self.bn3:  # residual branches start near zero: a deep iterate starts as identity
-            nn.init.zeros_(bn.weight)
+        if zero_init_last_bn:
+            for bn in self.bn3:
+                nn.init.zeros_(bn.weight)
 
     def forward(self, x: torch.Tensor, i: int) -> torch.Tensor:
         x = F.relu(self.bn1[i](self.conv1(x)))
@@ -76,10 +80,10 @@ class Stage(nn.Module):
         super().__init__()
         self.t, self.eps, self.shared = t, cfg.eps, cfg.shared
         if cfg.shared:
-            self.block = Bottleneck(cin + c, b, c, t)
+            self.block = Bottleneck(cin + c, b, c, t, cfg.zero_init_last_bn)
             self.act = ActHead(2 * c + cin, cfg.act_hidden, cfg.halt_bias)
         else:
-            self.blocks = nn.ModuleList(Bottleneck(cin + c, b, c, 1) for _ in range(t))
+            self.blocks = nn.ModuleList(Bottleneck(cin + c, b, c, 1, cfg.zero_init_last_bn) for _ in range(t))
 
     def step(self, x0: torch.Tensor, s: torch.Tensor, i: int):
         """One iteration: returns (h_i, p_i); p_i is None for the baseline."""

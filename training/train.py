@@ -41,6 +41,8 @@ class TrainConfig:
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     seed: int = 0
     threads: int = 2
+    stop_after: int = 0             # >0: stop after this epoch (the LR schedule still spans `epochs`), e.g. to
+                                    # resume with another ponder_cost, as the shipped run did after epoch 3
     limit_train: int = 0            # >0: use only this many training images (smoke tests)
     limit_test: int = 0
     resume: bool = False
@@ -166,6 +168,8 @@ def main(argv: list[str]) -> None:
                     "normalization": {"mean": MEAN, "std": STD}, "code": code,
                     "torch": torch.__version__}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        if tc.stop_after and epoch + 1 >= tc.stop_after:
+            break
 
 
 if __name__ == "__main__":
