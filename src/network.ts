@@ -137,13 +137,14 @@ export class Network {
     try {
       for (let i = 0; i < t; i++) {
         const [s, pT] = this.iterate(k, i, xa, sa);
+        const last = i === t - 1;
         let p: Float32Array;
         try {
-          p = (await pT.data()) as Float32Array; // the one readback per iteration
+          // The one readback per iteration; none at the cap, where every row halts whatever p is.
+          p = last ? new Float32Array(rows.length) : ((await pT.data()) as Float32Array);
         } finally {
           pT.dispose();
         }
-        const last = i === t - 1;
         const w = new Float32Array(rows.length);
         const keep: number[] = [];
         const halted: number[] = [];
