@@ -64,7 +64,7 @@ const report = {
     esm: size('dist/iamnn.js'), iife: size('dist/iamnn.iife.js'), wasmSimd: size('dist/tfjs-backend-wasm-simd.wasm'), wasm: size('dist/tfjs-backend-wasm.wasm'),
     model: shards.reduce((a, p) => a + size(`models/cifar10/${p}`), size('models/cifar10/model.json')), onnxMax: size(onnx),
   },
-  reps, label: args.label ?? null, commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(), results,
+  reps, label: args.label ?? null, commit: execFileSync('git', ['describe', '--always', '--dirty']).toString().trim(), results,
 };
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/${report.date.slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`;
