@@ -1,7 +1,7 @@
 /** Bad inputs and options are typed errors, and the model stays usable after each. */
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { DisposedError, IamNNInputError, load, OptionError } from '../src/index';
+import { BackendError, DisposedError, IamNNInputError, load, OptionError } from '../src/index';
 import { fakeFetch, handModel } from './helpers';
 
 async function model() {
@@ -78,6 +78,13 @@ describe('option errors list the valid choices', () => {
     expect(err.message).toContain(hint);
     t.dispose();
     m.dispose();
+  });
+
+  it('a backend that cannot start is a BackendError saying why', async () => {
+    const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+    const err = await load('http://test/model.json', { backend: 'webgpu', fetch: fakeFetch(files) }).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err.attempts).toEqual([{ backend: 'webgpu', reason: expect.stringContaining('navigator.gpu') }]);
   });
 
   it('an unknown backend lists the choices', async () => {

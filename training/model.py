@@ -20,7 +20,7 @@ image at N, which is what the browser runtime does. Both give the same outputs i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn

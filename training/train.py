@@ -13,7 +13,7 @@ import ast
 import json
 import sys
 import time
-from dataclasses import dataclass, asdict, fields, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -78,13 +78,12 @@ def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
 def evaluate(model: IamNN, x: torch.Tensor, y: torch.Tensor, batch: int = 500, **kw) -> dict:
     """Accuracy and per-stage iteration counts on uint8 NCHW images (masked forward, eval mode)."""
     model.eval()
-    correct, iters, logits_all = 0, [], []
+    correct, iters = 0, []
     for i in range(0, len(x), batch):
         logits, n, _ = model(normalize(x[i:i + batch], MEAN, STD), **kw)
         correct += (logits.argmax(1) == y[i:i + batch]).sum().item()
         iters.append(n)
-        logits_all.append(logits)
-    return {"acc": correct / len(x), "iters": torch.cat(iters), "logits": torch.cat(logits_all)}
+    return {"acc": correct / len(x), "iters": torch.cat(iters)}
 
 
 def main(argv: list[str]) -> None:
