@@ -63,15 +63,22 @@ async function waitForVideo(v: HTMLVideoElement, index?: number): Promise<void> 
   });
 }
 
-/** Validate a tensor input: HWC or 1HWC, 3 channels, int32/float32, finite, 0..255. */
-async function fromTensor(t: tf.Tensor, index?: number): Promise<tf.Tensor3D> {
+/**
+ * Validate image tensors: one image is [H, W, 3] or [1, H, W, 3], a batch (`batch`) is [N, H, W, 3];
+ * int32 or float32, finite, 0..255, checked with ONE readback for the whole tensor.
+ * Returns float32 [N, H, W, 3] (caller disposes).
+ */
+export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): Promise<tf.Tensor4D> {
   if (t.isDisposed) throw new IamNNInputError('missing', 'the tensor has been disposed', index);
   if (t.dtype !== 'float32' && t.dtype !== 'int32') {
     throw new IamNNInputError('bad-dtype', `tensor dtype ${t.dtype}; expected float32 or int32 with values 0..255`, index);
   }
   const shape = t.shape;
-  const ok = (shape.length === 3 && shape[2] === 3) || (shape.length === 4 && shape[0] === 1 && shape[3] === 3);
-  if (!ok) throw new IamNNInputError('bad-shape', `tensor shape [${shape}]; expected [H, W, 3] or [1, H, W, 3]`, index);
+  const ok = batch
+    ? shape.length === 4 && shape[3] === 3
+    : (shape.length === 3 && shape[2] === 3) || (shape.length === 4 && shape[0] === 1 && shape[3] === 3);
+  if (!ok) throw new IamNNInputError('bad-shape', `tensor shape [${shape}]; expected ${batch ? '[N, H, W, 3]' : '[H, W, 3] or [1, H, W, 3]'}`, index);
+  if (shape.length === 4 && shape[0] === 0) throw new IamNNInputError('empty-batch', 'the batch tensor holds no images', index);
   checkSize(shape[shape.length - 2], shape[shape.length - 3], 'the tensor', index);
   const stats = tf.tidy(() => {
     const f = tf.cast(t, 'float32');
@@ -84,13 +91,19 @@ async function fromTensor(t: tf.Tensor, index?: number): Promise<tf.Tensor3D> {
   stats.dispose();
   if (bad) throw new IamNNInputError('not-finite', 'the tensor holds NaN or Infinity', index);
   if (lo < 0 || hi > 255) throw new IamNNInputError('out-of-range', `values span ${lo}..${hi}; expected 0..255`, index);
-  return tf.tidy(() => tf.cast(shape.length === 4 ? tf.reshape(t, shape.slice(1) as [number, number, number]) : t, 'float32') as tf.Tensor3D);
+  return tf.tidy(() => tf.cast(shape.length === 3 ? tf.expandDims(t, 0) : t, 'float32') as tf.Tensor4D);
 }
 
 /** Read any supported input into a float32 [H, W, 3] 0..255 tensor (caller disposes). */
 export async function readPixels(input: unknown, index?: number): Promise<tf.Tensor3D> {
   if (input === null || input === undefined) throw new IamNNInputError('missing', `got ${input}`, index);
-  if (input instanceof tf.Tensor) return fromTensor(input, index);
+  if (input instanceof tf.Tensor) {
+    const x = await readTensor(input, false, index);
+    const [, h, w, c] = x.shape;
+    const img = tf.reshape(x, [h, w, c]) as tf.Tensor3D;
+    x.dispose();
+    return img;
+  }
   if (isA<HTMLImageElement>(input, 'HTMLImageElement')) {
     if (!input.complete || input.naturalWidth === 0) {
       if (!input.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);

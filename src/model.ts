@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend, initBackend, type BackendChoice } from './backend';
 import { DisposedError, IamNNError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
-import { preprocess, readPixels, type ImageInput } from './input';
+import { preprocess, readPixels, readTensor, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
 import { fetchModel, type LoadProgress } from './weights';
 
@@ -193,24 +193,25 @@ class Model extends EventTarget implements IamNNModel {
   }
 
   private async readAll(inputs: ImageInput[] | tf.Tensor4D, batch: boolean): Promise<tf.Tensor3D[]> {
-    let list: unknown[];
     if (batch && inputs instanceof tf.Tensor) {
-      if (inputs.rank !== 4) throw new IamNNInputError('bad-shape', `batch tensor shape [${inputs.shape}]; expected [N, H, W, 3]`);
-      list = tf.unstack(inputs);
-    } else if (batch && !Array.isArray(inputs)) {
+      const x = await readTensor(inputs, true); // one validation readback for the whole batch
+      try {
+        return tf.unstack(x) as tf.Tensor3D[];
+      } finally {
+        x.dispose();
+      }
+    }
+    if (!Array.isArray(inputs)) {
       throw new IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
-    } else list = inputs as unknown[];
-    const owned = batch && inputs instanceof tf.Tensor ? (list as tf.Tensor[]) : [];
-    if (list.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
+    }
+    if (inputs.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
     const read: tf.Tensor3D[] = [];
     try {
-      for (let i = 0; i < list.length; i++) read.push(await readPixels(list[i], batch ? i : undefined));
+      for (let i = 0; i < inputs.length; i++) read.push(await readPixels(inputs[i], batch ? i : undefined));
       return read;
     } catch (e) {
       tf.dispose(read);
       throw e;
-    } finally {
-      tf.dispose(owned);
     }
   }
 

@@ -49,6 +49,22 @@ describe('input errors', () => {
     m.dispose();
   });
 
+  it.each([
+    ['a rank-3 tensor', () => tf.zeros([4, 4, 3]), 'bad-shape'],
+    ['an empty batch tensor', () => tf.zeros([0, 4, 4, 3]), 'empty-batch'],
+    ['NaN in one image', () => tf.concat([tf.zeros([2, 4, 4, 3]), tf.fill([1, 4, 4, 3], NaN)]), 'not-finite'],
+    ['values above 255 in one image', () => tf.concat([tf.zeros([2, 4, 4, 3]), tf.fill([1, 4, 4, 3], 256)]), 'out-of-range'],
+  ])('a batch tensor: %s', async (_, make, problem) => {
+    const m = await model();
+    const input = make();
+    await expect(m.classifyBatch(input as tf.Tensor4D)).rejects.toMatchObject({ name: 'IamNNInputError', problem });
+    input.dispose();
+    const ok = tf.fill([3, 4, 4, 3], 7) as tf.Tensor4D;
+    expect((await m.classifyBatch(ok)).map((r) => r.iterations)).toEqual([[3], [3], [3]]);
+    ok.dispose();
+    m.dispose();
+  });
+
   it('accepts images of any size and aspect: center-crop + area resize', async () => {
     const m = await model();
     for (const shape of [[4, 4, 3], [8, 12, 3], [3, 3, 3], [37, 20, 3], [1, 4, 4, 3]]) {
