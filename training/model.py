@@ -104,7 +104,7 @@ class Stage(nn.Module):
         if not self.shared:
             for i in range(t):
                 s = s + self.step(x0, s, i)[0]
-            return s, torch.full((bsz,), t, dtype=torch.long), None
+            return s, torch.full((bsz,), t, dtype=torch.long, device=x0.device), None
         y = torch.zeros_like(s)
         cum = x0.new_zeros(bsz)
         running = torch.ones(bsz, dtype=torch.bool, device=x0.device)
@@ -132,8 +132,8 @@ class Stage(nn.Module):
         bsz = x0.shape[0]
         s = x0.new_zeros(bsz, self.block.conv3.out_channels, *x0.shape[2:])
         y, cum = torch.zeros_like(s), x0.new_zeros(bsz)
-        n_iters = torch.zeros(bsz, dtype=torch.long)
-        active = torch.arange(bsz)
+        n_iters = torch.zeros(bsz, dtype=torch.long, device=x0.device)
+        active = torch.arange(bsz, device=x0.device)
         for i in range(t):
             xa, sa, ca = x0[active], s[active], cum[active]
             h, p = self.step(xa, sa, i)

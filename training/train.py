@@ -40,7 +40,8 @@ class TrainConfig:
     ponder_cost: float = 0.01       # tau: loss += tau * sum over stages of (N + R)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     seed: int = 0
-    threads: int = 2
+    threads: int = 2                # CPU threads (Debian's torch starts with 1)
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"   # a lent GPU is used when present
     stop_after: int = 0             # >0: stop after this epoch (the LR schedule still spans `epochs`), e.g. to
                                     # resume with another ponder_cost, as the shipped run did after epoch 3
     limit_train: int = 0            # >0: use only this many training images (smoke tests)
@@ -80,9 +81,10 @@ def evaluate(model: IamNN, x: torch.Tensor, y: torch.Tensor, batch: int = 500, *
     model.eval()
     correct, iters = 0, []
     for i in range(0, len(x), batch):
-        logits, n, _ = model(normalize(x[i:i + batch], MEAN, STD), **kw)
-        correct += (logits.argmax(1) == y[i:i + batch]).sum().item()
-        iters.append(n)
+        dev = next(model.parameters()).device
+        logits, n, _ = model(normalize(x[i:i + batch], MEAN, STD).to(dev), **kw)
+        correct += (logits.argmax(1).cpu() == y[i:i + batch]).sum().item()
+        iters.append(n.cpu())
     return {"acc": correct / len(x), "iters": torch.cat(iters)}
 
 
@@ -111,7 +113,7 @@ def main(argv: list[str]) -> None:
             if getattr(tc, f) == getattr(TrainConfig(), f):
                 setattr(tc, f, getattr(saved, f))
     torch.manual_seed(tc.seed)
-    model = IamNN(mc)
+    model = IamNN(mc).to(tc.device)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": tc.weight_decay},
@@ -138,17 +140,18 @@ def main(argv: list[str]) -> None:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, per_epoch, tc)
             idx = perm[b * tc.batch_size:(b + 1) * tc.batch_size]
-            xb = augment(normalize(xtr[idx], MEAN, STD), tc.translate, gen)
+            xb = augment(normalize(xtr[idx], MEAN, STD), tc.translate, gen).to(tc.device)
+            yb = ytr[idx].to(tc.device)
             logits, n_iters, ponder = model(xb)
-            ce = F.cross_entropy(logits, ytr[idx], label_smoothing=tc.label_smoothing)
+            ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
             loss = ce + tc.ponder_cost * ponder.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loss_sum += ce.item()
             ponder_sum += ponder.mean().item()
-            correct += (logits.argmax(1) == ytr[idx]).sum().item()
-            iters_sum += n_iters.float().mean(0)
+            correct += (logits.argmax(1) == yb).sum().item()
+            iters_sum += n_iters.float().mean(0).cpu()
             if b % 50 == 0:
                 print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
                       f"{time.time() - t0:.0f}s", flush=True)
