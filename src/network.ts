@@ -102,15 +102,15 @@ export class Network {
     });
   }
 
-  /** One iteration on the active rows: returns (s_i, p_i). */
-  private iterate(k: number, i: number, x0: tf.Tensor4D, s: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] {
+  /** One iteration on the active rows: returns (s_i, p_i). `gx0` = GAP(x0), computed once per stage. */
+  private iterate(k: number, i: number, x0: tf.Tensor4D, gx0: tf.Tensor2D, s: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] {
     return tf.tidy(() => {
       const [c1, c2, c3] = this.stages[k].iterations[i].convs;
       let z: tf.Tensor4D = tf.concat([x0, s], 3);
       z = tf.fused.conv2d({ x: z, filter: c1.filter, strides: 1, pad: 'valid', bias: c1.bias, activation: 'relu' });
       z = tf.fused.conv2d({ x: z, filter: c2.filter, strides: 1, pad: 'same', bias: c2.bias, activation: 'relu' });
       const h = tf.fused.conv2d({ x: z, filter: c3.filter, strides: 1, pad: 'valid', bias: c3.bias });
-      let g = tf.concat([tf.mean(s, [1, 2]), tf.mean(x0, [1, 2]), tf.mean(h, [1, 2])], 1) as tf.Tensor2D;
+      let g = tf.concat([tf.mean(s, [1, 2]), gx0, tf.mean(h, [1, 2])], 1) as tf.Tensor2D;
       const act = this.stages[k].act;
       act.forEach((l, j) => {
         g = tf.fused.matMul({ a: g, b: l.kernel, bias: l.bias, activation: j + 1 < act.length ? 'relu' : 'linear' }) as tf.Tensor2D;
@@ -129,6 +129,7 @@ export class Network {
     let cum = new Float32Array(n);
     const running = new Uint8Array(n).fill(1); // rows still accumulating; only earlyExit=false clears it
     let xa = x0;
+    let ga = tf.mean(x0, [1, 2]) as tf.Tensor2D; // GAP(x0) of the active rows, for the ACT head
     let sa: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
     let ya: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
     const finished: { rows: number[]; y: tf.Tensor4D }[] = [];
@@ -136,7 +137,7 @@ export class Network {
     let result: tf.Tensor4D | undefined;
     try {
       for (let i = 0; i < t; i++) {
-        const [s, pT] = this.iterate(k, i, xa, sa);
+        const [s, pT] = this.iterate(k, i, xa, ga, sa);
         const last = i === t - 1;
         let p: Float32Array;
         try {
@@ -172,10 +173,10 @@ export class Network {
         const keepT = tf.tensor1d(keep, 'int32');
         const haltT = tf.tensor1d(halted, 'int32');
         finished.push({ rows: halted.map((j) => rows[j]), y: tf.gather(ya, haltT) });
-        const [x2, s2, y2] = [tf.gather(xa, keepT), tf.gather(sa, keepT), tf.gather(ya, keepT)];
-        tf.dispose([keepT, haltT, sa, ya]);
+        const [x2, g2, s2, y2] = [tf.gather(xa, keepT), tf.gather(ga, keepT), tf.gather(sa, keepT), tf.gather(ya, keepT)];
+        tf.dispose([keepT, haltT, ga, sa, ya]);
         if (xa !== x0) xa.dispose();
-        [xa, sa, ya] = [x2, s2, y2];
+        [xa, ga, sa, ya] = [x2, g2, s2, y2];
         rows = keep.map((j) => rows[j]);
         cum = Float32Array.from(keep, (j) => cum[j]);
       }
@@ -190,7 +191,7 @@ export class Network {
       }
       return result;
     } finally {
-      tf.dispose([sa, ya, ...finished.map((f) => f.y), ...(xa !== x0 ? [xa] : [])].filter((t) => t !== result));
+      tf.dispose([ga, sa, ya, ...finished.map((f) => f.y), ...(xa !== x0 ? [xa] : [])].filter((t) => t !== result));
     }
   }
 
