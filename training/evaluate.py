@@ -4,8 +4,8 @@
         --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
-halting thresholds, limited to 1 iteration per stage, forced to every stage's maximum; the unshared
-baseline. Each with accuracy, params and FLOPs min/mean/max; per-stage iteration histograms
+halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
+(each stage outputs its final state, as the baseline does); the unshared baseline. Each with accuracy, params and FLOPs min/mean/max; per-stage iteration histograms
 (the paper's Figure 2) for the shipped setting.
 """
 from __future__ import annotations
@@ -32,14 +32,25 @@ def load_ckpt(path: str) -> tuple[IamNN, dict]:
 
 
 @torch.no_grad()
-def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, batch: int = 500, **kw) -> dict:
-    """Per-image early-exit inference over the test set: accuracy, FLOPs stats, iteration counts."""
+def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, batch: int = 500,
+            **kw) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes [N] and per-stage iteration counts [N, stages] of uint8 NCHW images, in eval mode.
+    early_exit=True: rows leave the batch once halted (what the browser runs); False: the masked forward
+    (kw may then set halting=False)."""
+    model.eval()
+    dev = next(model.parameters()).device
+    forward = model.forward_early_exit if early_exit else model.forward
     preds, iters = [], []
     for i in range(0, len(x), batch):
-        logits, n = model.forward_early_exit(normalize(x[i:i + batch], norm["mean"], norm["std"]), **kw)
-        preds.append(logits.argmax(1))
-        iters.append(n)
-    pred, iters = torch.cat(preds), torch.cat(iters)
+        logits, n = forward(normalize(x[i:i + batch], norm["mean"], norm["std"]).to(dev), **kw)[:2]
+        preds.append(logits.argmax(1).cpu())
+        iters.append(n.cpu())
+    return torch.cat(preds), torch.cat(iters)
+
+
+def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dict:
+    """Accuracy, FLOPs stats and iteration counts over a test set."""
+    pred, iters = predict(model, x, norm, **kw)
     flops = flops_of(iters, flops_table(model.cfg))
     return {"accuracy": (pred == y).float().mean().item(), "flops_min": flops.min().item(),
             "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),
@@ -67,7 +78,8 @@ def main(argv: list[str]) -> None:
         if abs(th - (1 - cfg.eps)) > 1e-9:
             rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
     rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model))
-    rows.append(row("IamNN at every stage's maximum (no halting)", run(model, x, y, norm, eps=-1e9), model))
+    rows.append(row("IamNN at every stage's maximum, halting off (output = final state)",
+                    run(model, x, y, norm, early_exit=False, halting=False), model))
     if args.get("baseline") and Path(args["baseline"]).exists():
         base, bck = load_ckpt(args["baseline"])
         rows.append(row("Unshared baseline (no ACT, all iterations)", run(base, x, y, bck["normalization"]), base,

@@ -94,14 +94,16 @@ class Stage(nn.Module):
         g = torch.cat([s.mean((2, 3)), x0.mean((2, 3)), h.mean((2, 3))], 1)
         return h, self.act(g)
 
-    def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None):
-        """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B] or None for the baseline)."""
+    def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None, halting: bool = True):
+        """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B] or None for the baseline).
+        halting=False (an ablation): every iteration runs and the output is the final state s_t, as in the
+        baseline, with no halting weights."""
         t = self.t if t is None else min(t, self.t)
         eps = self.eps if eps is None else eps
         bsz = x0.shape[0]
         s = x0.new_zeros(bsz, self.block.conv3.out_channels if self.shared else self.blocks[0].conv3.out_channels,
                          *x0.shape[2:])
-        if not self.shared:
+        if not self.shared or not halting:
             for i in range(t):
                 s = s + self.step(x0, s, i)[0]
             return s, torch.full((bsz,), t, dtype=torch.long, device=x0.device), None
@@ -164,14 +166,14 @@ class IamNN(nn.Module):
         x = F.relu(self.stem_bn(self.stem(x)))
         return F.max_pool2d(x, 2) if self.cfg.stem_pool else x
 
-    def _run(self, x, early_exit: bool, max_iters=None, eps=None):
+    def _run(self, x, early_exit: bool, max_iters=None, eps=None, halting=True):
         x = self.stem_forward(x)
         iters, ponder = [], x.new_zeros(x.shape[0])
         for k, stage in enumerate(self.stages):
             if k > 0:
                 x = F.max_pool2d(x, 2)
             t = None if max_iters is None else max_iters[k]
-            y, n, r = (stage.forward_early_exit if early_exit else stage.forward)(x, t, eps)
+            y, n, r = stage.forward_early_exit(x, t, eps) if early_exit else stage.forward(x, t, eps, halting)
             iters.append(n)
             if r is not None:
                 ponder = ponder + n.to(x.dtype) + r
@@ -179,9 +181,10 @@ class IamNN(nn.Module):
         logits = self.fc(x.mean((2, 3)))
         return logits, torch.stack(iters, 1), ponder
 
-    def forward(self, x, max_iters=None, eps=None):
-        """Returns (logits, iterations[B, stages], ponder cost N + R summed over stages [B])."""
-        return self._run(x, False, max_iters, eps)
+    def forward(self, x, max_iters=None, eps=None, halting=True):
+        """Returns (logits, iterations[B, stages], ponder cost N + R summed over stages [B]).
+        halting=False: every stage runs to its maximum and outputs its final state (see Stage.forward)."""
+        return self._run(x, False, max_iters, eps, halting)
 
     @torch.no_grad()
     def forward_early_exit(self, x, max_iters=None, eps=None):

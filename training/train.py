@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from training.data import DEFAULT_DATA, augment, load_split, normalize, to_tensor
+from training.evaluate import predict
 from training.model import IamNN, ModelConfig, count_params
 
 MEAN = (0.4914, 0.4822, 0.4465)   # CIFAR-10 channel statistics; shipped in model.json
@@ -73,19 +74,6 @@ def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
     if step < warm:
         return tc.lr * (step + 1) / warm
     return tc.lr * max(0.0, (total - step) / max(1, total - warm))
-
-
-@torch.no_grad()
-def evaluate(model: IamNN, x: torch.Tensor, y: torch.Tensor, batch: int = 500, **kw) -> dict:
-    """Accuracy and per-stage iteration counts on uint8 NCHW images (masked forward, eval mode)."""
-    model.eval()
-    correct, iters = 0, []
-    for i in range(0, len(x), batch):
-        dev = next(model.parameters()).device
-        logits, n, _ = model(normalize(x[i:i + batch], MEAN, STD).to(dev), **kw)
-        correct += (logits.argmax(1).cpu() == y[i:i + batch]).sum().item()
-        iters.append(n.cpu())
-    return {"acc": correct / len(x), "iters": torch.cat(iters)}
 
 
 def main(argv: list[str]) -> None:
@@ -156,10 +144,10 @@ def main(argv: list[str]) -> None:
                 print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
                       f"{time.time() - t0:.0f}s", flush=True)
         elapsed += time.time() - t0
-        ev = evaluate(model, xte, yte)
+        pred, test_iters = predict(model, xte, {"mean": MEAN, "std": STD})
         row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
                "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
-               "test_acc": ev["acc"], "test_iters": ev["iters"].float().mean(0).tolist(),
+               "test_acc": (pred == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
                "tau": tc.ponder_cost, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
         print(json.dumps(row), flush=True)
         with open(out / "log.jsonl", "a") as f:

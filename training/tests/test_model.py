@@ -88,3 +88,33 @@ def test_flops_table_counts_every_multiply_add():
     table = flops_table(cfg)
     assert 2 * sum(macs) == table["max"]
     assert flops_of(iters, table).item() == table["max"]
+
+
+def test_halting_off_outputs_each_stages_final_state():
+    m = randomized(TINY).eval()
+    x = varied(8)
+    with torch.no_grad():
+        logits, iters, _ = m(x, halting=False)
+        h = m.stem_forward(x)
+        for k, stage in enumerate(m.stages):
+            h = torch.nn.functional.max_pool2d(h, 2) if k > 0 else h
+            s = torch.zeros(len(x), stage.block.conv3.out_channels, *h.shape[2:])
+            for i in range(stage.t):
+                s = s + stage.step(h, s, i)[0]
+            h = torch.relu(s)
+        expected = m.fc(h.mean((2, 3)))
+    assert (iters == torch.tensor(TINY.max_iters)).all()
+    assert torch.allclose(logits, expected, atol=1e-5)
+
+
+def test_predict_matches_the_forward_pass_batch_by_batch():
+    from training.evaluate import predict
+    m = randomized(TINY).eval()
+    x8 = torch.from_numpy(varied_images(20, 3)).permute(0, 3, 1, 2).contiguous()
+    norm = {"mean": (0.5,) * 3, "std": (0.25,) * 3}
+    pred, iters = predict(m, x8, norm, batch=7)
+    with torch.no_grad():
+        logits, expected_iters = m.forward_early_exit(normalize(x8, norm["mean"], norm["std"]))
+    assert torch.equal(pred, logits.argmax(1)) and torch.equal(iters, expected_iters)
+    masked_pred, masked_iters = predict(m, x8, norm, early_exit=False, batch=7)
+    assert torch.equal(masked_pred, pred) and torch.equal(masked_iters, iters)
