@@ -4,7 +4,8 @@
  * test archive (IAMNN_CIFAR or ../shared/datasets/cifar10/test.tar.gz); the ONNX peer model is exported
  * from the shipped model by bench/export_onnx.py (Debian's python3-torch).
  *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm] [--only=adaptive] [--label=name]
- * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change).
+ * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change);
+ * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -71,6 +72,16 @@ const file = `bench/results/${report.date.slice(0, 10)}${args.label ? `-${args.l
 writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
 
 const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));
+if (args.only === 'profile') {
+  for (const r of results) {
+    for (const p of r.profiles) {
+      console.log(`\n${r.backend}, batch ${p.batch}, ${p.earlyExit ? 'adaptive' : 'maximum'}: wall ${p.wallMs.toFixed(2)} ms, kernels ${p.kernelMs.toFixed(2)} ms in ${p.kernelCalls} calls, other ${(p.wallMs - p.kernelMs).toFixed(2)} ms`);
+      for (const k of p.kernels.slice(0, 12)) console.log(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(2).padStart(8)} ms`);
+    }
+  }
+  console.log(`\nwritten to ${file}`);
+  process.exit(0);
+}
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
 const rows = [];
 for (const r of results) {

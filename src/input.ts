@@ -80,16 +80,17 @@ export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): 
   if (!ok) throw new IamNNInputError('bad-shape', `tensor shape [${shape}]; expected ${batch ? '[N, H, W, 3]' : '[H, W, 3] or [1, H, W, 3]'}`, index);
   if (shape.length === 4 && shape[0] === 0) throw new IamNNInputError('empty-batch', 'the batch tensor holds no images', index);
   checkSize(shape[shape.length - 2], shape[shape.length - 3], 'the tensor', index);
+  // NaN or +-Infinity anywhere makes the sum NaN or infinite (min and max may skip a NaN); 0..255 values
+  // cannot overflow it. Three reductions and one readback, for a whole batch.
   const stats = tf.tidy(() => {
     const f = tf.cast(t, 'float32');
-    const finite = tf.isFinite(f);
-    const bad = tf.cast(tf.any(tf.logicalNot(finite)), 'float32');
-    const safe = tf.where(finite, f, tf.zerosLike(f));
-    return tf.stack([bad, tf.min(safe), tf.max(safe)]);
+    return tf.stack([tf.sum(f), tf.min(f), tf.max(f)]);
   });
-  const [bad, lo, hi] = await stats.data();
+  const [sum, lo, hi] = await stats.data();
   stats.dispose();
-  if (bad) throw new IamNNInputError('not-finite', 'the tensor holds NaN or Infinity', index);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || Number.isNaN(sum)) {
+    throw new IamNNInputError('not-finite', 'the tensor holds NaN or Infinity', index);
+  }
   if (lo < 0 || hi > 255) throw new IamNNInputError('out-of-range', `values span ${lo}..${hi}; expected 0..255`, index);
   return tf.tidy(() => tf.cast(shape.length === 3 ? tf.expandDims(t, 0) : t, 'float32') as tf.Tensor4D);
 }
@@ -149,17 +150,20 @@ export async function readPixels(input: unknown, index?: number): Promise<tf.Ten
   throw new IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
 }
 
-/** Center-crop, area-resize and normalize one [H, W, 3] 0..255 image to [S, S, 3]. */
-export function preprocess(img: tf.Tensor3D, spec: ModelSpec): tf.Tensor3D {
+/**
+ * Center-crop, area-resize and normalize [N, H, W, 3] 0..255 images to [N, S, S, 3]: a batch tensor
+ * goes through in one set of ops rather than one per image.
+ */
+export function preprocess(img: tf.Tensor4D, spec: ModelSpec): tf.Tensor4D {
   return tf.tidy(() => {
-    const [h, w] = img.shape;
+    const [, h, w] = img.shape;
     const { height: S, width: Sw } = spec.input;
     const side = Math.min(h, w);
-    let x: tf.Tensor3D = side === h && side === w ? img : tf.slice(img, [Math.floor((h - side) / 2), Math.floor((w - side) / 2), 0], [side, side, 3]);
+    let x: tf.Tensor4D = side === h && side === w ? img : tf.slice(img, [0, Math.floor((h - side) / 2), Math.floor((w - side) / 2), 0], [-1, side, side, 3]);
     const k = Math.max(1, Math.floor(side / S));
     if (side !== k * S || S !== Sw) x = tf.image.resizeBilinear(x, [k * S, k * Sw], false, true);
     if (k > 1) x = tf.avgPool(x, k, k, 'valid');
     const { mean, std } = spec.normalization;
-    return tf.div(tf.sub(tf.div(x, 255), tf.tensor1d(mean)), tf.tensor1d(std)) as tf.Tensor3D;
+    return tf.div(tf.sub(tf.div(x, 255), tf.tensor1d(mean)), tf.tensor1d(std)) as tf.Tensor4D;
   });
 }

@@ -172,12 +172,16 @@ class Model extends EventTarget implements IamNNModel {
     const opts = this.runOptions(options ?? {});
     const t0 = performance.now();
     await ensureBackend(this.info.backend);
-    const items = await this.readAll(inputs, batch);
+    const parts = await this.readAll(inputs, batch);
+    const n = parts.reduce((a, p) => a + p.shape[0], 0);
     let x: tf.Tensor4D;
     try {
-      x = tf.tidy(() => tf.stack(items.map((im) => preprocess(im, this.spec))) as tf.Tensor4D);
+      x = tf.tidy(() => {
+        const xs = parts.map((p) => preprocess(p, this.spec));
+        return xs.length === 1 ? xs[0] : tf.concat(xs, 0);
+      });
     } finally {
-      tf.dispose(items);
+      tf.dispose(parts);
     }
     let out;
     try {
@@ -185,29 +189,27 @@ class Model extends EventTarget implements IamNNModel {
     } finally {
       x.dispose();
     }
-    const timeMs = (performance.now() - t0) / items.length;
-    const results = this.toResults(out.logits, out.iterations, items.length, opts, timeMs);
+    const timeMs = (performance.now() - t0) / n;
+    const results = this.toResults(out.logits, out.iterations, n, opts, timeMs);
     const elements = Array.isArray(inputs) ? inputs : [];
     results.forEach((r, i) => this.emit(r, elements[i]));
     return results;
   }
 
-  private async readAll(inputs: ImageInput[] | tf.Tensor4D, batch: boolean): Promise<tf.Tensor3D[]> {
-    if (batch && inputs instanceof tf.Tensor) {
-      const x = await readTensor(inputs, true); // one validation readback for the whole batch
-      try {
-        return tf.unstack(x) as tf.Tensor3D[];
-      } finally {
-        x.dispose();
-      }
-    }
+  /** The inputs as 0..255 [n, H, W, 3] tensors: a batch tensor as itself, other images one each. */
+  private async readAll(inputs: ImageInput[] | tf.Tensor4D, batch: boolean): Promise<tf.Tensor4D[]> {
+    if (batch && inputs instanceof tf.Tensor) return [await readTensor(inputs, true)]; // one validation readback
     if (!Array.isArray(inputs)) {
       throw new IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
     }
     if (inputs.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
-    const read: tf.Tensor3D[] = [];
+    const read: tf.Tensor4D[] = [];
     try {
-      for (let i = 0; i < inputs.length; i++) read.push(await readPixels(inputs[i], batch ? i : undefined));
+      for (let i = 0; i < inputs.length; i++) {
+        const img = await readPixels(inputs[i], batch ? i : undefined);
+        read.push(tf.tidy(() => tf.expandDims(img, 0)));
+        img.dispose();
+      }
       return read;
     } catch (e) {
       tf.dispose(read);

@@ -37,3 +37,19 @@ describe.each(MODELS)('parity with PyTorch: $name', ({ dir }) => {
     m.dispose();
   });
 });
+
+describe('a batch tensor of images at another size', () => {
+  it('is cropped, resized and normalized as a whole, exactly as image by image', async () => {
+    const m = await load('http://test/model.json', { backend: 'cpu', fetch: fakeFetch(readModelDir('test/fixtures/tiny')) });
+    const images = tf.tidy(() => tf.floor(tf.mul(tf.randomUniform([5, 70, 45, 3], 0, 1, 'float32', 7), 256))) as tf.Tensor4D;
+    const batch = await m.classifyBatch(images);
+    for (const [i, img] of tf.unstack(images).entries()) {
+      const r = await m.classify(img as tf.Tensor3D);
+      expect(batch[i].iterations).toEqual(r.iterations);
+      expect(Math.max(...batch[i].logits.map((v, j) => Math.abs(v - r.logits[j])))).toBeLessThan(1e-5);
+      img.dispose();
+    }
+    images.dispose();
+    m.dispose();
+  });
+});

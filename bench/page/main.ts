@@ -18,7 +18,7 @@ interface Options {
   /** Images for the batch-32 comparison (a multiple of 32) and for batch 1. */
   batchImages: number;
   singleImages: number;
-  /** 'adaptive': only adaptive vs maximum. */
+  /** 'adaptive': only adaptive vs maximum; 'profile': only kernel profiles of both. */
   only: string | null;
 }
 
@@ -66,6 +66,34 @@ async function adaptiveVsMax(model: IamNNModel, x: tf.Tensor4D, batch: number, r
   return { batch, images: batches.length * batch, adaptiveMs: median(adaptive), maxMs: median(max), flopsAdaptive: flops, flopsMax: model.info.flopsMax };
 }
 
+/**
+ * Where one call's time goes: kernel time from tf.profile, summed by kernel and input resolution,
+ * next to the unprofiled wall time of the same call. Wall minus kernels is the JS side: tensor
+ * bookkeeping, halting readbacks, uploads of the halting weights and gather indices.
+ */
+async function profile(model: IamNNModel, x: tf.Tensor4D, batch: number, earlyExit: boolean, reps: number) {
+  const b = tf.slice(x, [0, 0, 0, 0], [batch, -1, -1, -1]) as tf.Tensor4D;
+  const call = () => model.classifyBatch(b, { earlyExit });
+  await call();
+  const walls: number[] = [];
+  for (let r = 0; r < reps; r++) walls.push(await time(call));
+  const info = await tf.profile(async () => { await call(); });
+  b.dispose();
+  const groups = new Map<string, { kernel: string; calls: number; ms: number }>();
+  // tf.profile lists an op wrapper ("fusedConv2d__op") next to the kernel it runs: count kernels only.
+  const kernelsRun = info.kernels.filter((k) => !k.name.endsWith('__op'));
+  for (const k of kernelsRun) {
+    const s = k.inputShapes[0];
+    const kernel = s?.length === 4 ? `${k.name} ${s[1]}x${s[2]}` : k.name;
+    const g = groups.get(kernel) ?? { kernel, calls: 0, ms: 0 };
+    g.calls += 1;
+    g.ms += k.kernelTimeMs as number;
+    groups.set(kernel, g);
+  }
+  const kernels = [...groups.values()].sort((p, q) => q.ms - p.ms);
+  return { batch, earlyExit, wallMs: median(walls), kernelMs: kernels.reduce((a, g) => a + g.ms, 0), kernelCalls: kernelsRun.length, kernels };
+}
+
 /** Peak GFLOP/s of this backend in this tab: a 1024x1024 matmul. */
 async function peak(reps: number) {
   const n = 1024;
@@ -110,6 +138,14 @@ async function runBench(o: Options) {
   const first = await time(() => model.classifyBatch(one));
   const second = await time(() => model.classifyBatch(one));
   one.dispose();
+  if (o.only === 'profile') {
+    const profiles = [];
+    for (const batch of [1, 32]) for (const earlyExit of [true, false]) profiles.push(await profile(model, data.x, batch, earlyExit, o.reps));
+    out.profiles = profiles;
+    data.x.dispose();
+    model.dispose();
+    return out;
+  }
   out.coldStart = { ...model.info.timings, loadTotalMs: loadMs, firstClassifyMs: first, secondClassifyMs: second, backend: model.info.backend, wasmSimd: model.info.wasmSimd };
   const x64 = tf.slice(data.x, [0, 0, 0, 0], [o.batchImages, -1, -1, -1]) as tf.Tensor4D;
   const singles = tf.slice(data.x, [0, 0, 0, 0], [o.singleImages, -1, -1, -1]) as tf.Tensor4D;
