@@ -55,6 +55,26 @@ function foldConv(conv: HostWeight, scale: HostWeight, shift: HostWeight, i: num
   };
 }
 
+/** Up to this many source rows, WASM selects rows with a matmul rather than a gather (see selectRows). */
+const SELECT_BY_MATMUL_MAX_ROWS = 128;
+
+/**
+ * Rows `rows` of x (a gather along axis 0), for compacting the active set. WASM's GatherV2 copies value
+ * by value: 2.6 ms for rows of a [32, 4, 4, 256] tensor on this project's benchmark machine, while a
+ * one-hot [k, n] x [n, h*w*c] matmul runs through XNNPACK's GEMM in 0.4 ms, and is exact (each output
+ * is 1*x plus zeros; activations are finite). Its cost grows with n^2, so large batches still gather.
+ */
+function selectRows<T extends tf.Tensor>(x: T, rows: number[]): T {
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    if (tf.getBackend() !== 'wasm' || n > SELECT_BY_MATMUL_MAX_ROWS) return tf.gather(x, tf.tensor1d(rows, 'int32')) as T;
+    const onehot = new Float32Array(rows.length * n);
+    rows.forEach((r, j) => { onehot[j * n + r] = 1; });
+    const picked = tf.matMul(tf.tensor2d(onehot, [rows.length, n]), tf.reshape(x, [n, -1]));
+    return tf.reshape(picked, [rows.length, ...x.shape.slice(1)]) as T;
+  });
+}
+
 export class Network {
   private readonly stem: { filter: tf.Tensor4D; bias: tf.Tensor1D };
   private readonly stages: StageWeights[];
@@ -102,20 +122,25 @@ export class Network {
     });
   }
 
-  /** One iteration on the active rows: returns (s_i, p_i). `gx0` = GAP(x0), computed once per stage. */
-  private iterate(k: number, i: number, x0: tf.Tensor4D, gx0: tf.Tensor2D, s: tf.Tensor4D): [tf.Tensor4D, tf.Tensor1D] {
+  /**
+   * One iteration on the active rows: returns (s_i, p_i, GAP(s_i)). The ACT head's pooled inputs are
+   * carried rather than recomputed: `gx0` = GAP(x0) is computed once per stage and `gs` = GAP(s_{i-1})
+   * is a running sum of GAP(h), since s is a sum of the h's; only GAP(h_i) is pooled here.
+   */
+  private iterate(k: number, i: number, x0: tf.Tensor4D, gx0: tf.Tensor2D, s: tf.Tensor4D, gs: tf.Tensor2D): [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D] {
     return tf.tidy(() => {
       const [c1, c2, c3] = this.stages[k].iterations[i].convs;
       let z: tf.Tensor4D = tf.concat([x0, s], 3);
       z = tf.fused.conv2d({ x: z, filter: c1.filter, strides: 1, pad: 'valid', bias: c1.bias, activation: 'relu' });
       z = tf.fused.conv2d({ x: z, filter: c2.filter, strides: 1, pad: 'same', bias: c2.bias, activation: 'relu' });
       const h = tf.fused.conv2d({ x: z, filter: c3.filter, strides: 1, pad: 'valid', bias: c3.bias });
-      let g = tf.concat([tf.mean(s, [1, 2]), gx0, tf.mean(h, [1, 2])], 1) as tf.Tensor2D;
+      const gh = tf.mean(h, [1, 2]) as tf.Tensor2D;
+      let g = tf.concat([gs, gx0, gh], 1) as tf.Tensor2D;
       const act = this.stages[k].act;
       act.forEach((l, j) => {
         g = tf.fused.matMul({ a: g, b: l.kernel, bias: l.bias, activation: j + 1 < act.length ? 'relu' : 'linear' }) as tf.Tensor2D;
       });
-      return [tf.add(s, h), tf.reshape(tf.sigmoid(g), [-1])];
+      return [tf.add(s, h), tf.reshape(tf.sigmoid(g), [-1]), tf.add(gs, gh)];
     });
   }
 
@@ -130,6 +155,7 @@ export class Network {
     const running = new Uint8Array(n).fill(1); // rows still accumulating; only earlyExit=false clears it
     let xa = x0;
     let ga = tf.mean(x0, [1, 2]) as tf.Tensor2D; // GAP(x0) of the active rows, for the ACT head
+    let gsa: tf.Tensor2D = tf.zeros([n, st.channels]); // GAP(s) of the active rows
     let sa: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
     let ya: tf.Tensor4D = tf.zeros([n, x0.shape[1], x0.shape[2], st.channels]);
     const finished: { rows: number[]; y: tf.Tensor4D }[] = [];
@@ -137,7 +163,9 @@ export class Network {
     let result: tf.Tensor4D | undefined;
     try {
       for (let i = 0; i < t; i++) {
-        const [s, pT] = this.iterate(k, i, xa, ga, sa);
+        const [s, pT, gs] = this.iterate(k, i, xa, ga, sa, gsa);
+        gsa.dispose();
+        gsa = gs;
         const last = i === t - 1;
         let p: Float32Array;
         try {
@@ -170,13 +198,11 @@ export class Network {
           finished.push({ rows, y: ya });
           break;
         }
-        const keepT = tf.tensor1d(keep, 'int32');
-        const haltT = tf.tensor1d(halted, 'int32');
-        finished.push({ rows: halted.map((j) => rows[j]), y: tf.gather(ya, haltT) });
-        const [x2, g2, s2, y2] = [tf.gather(xa, keepT), tf.gather(ga, keepT), tf.gather(sa, keepT), tf.gather(ya, keepT)];
-        tf.dispose([keepT, haltT, ga, sa, ya]);
+        finished.push({ rows: halted.map((j) => rows[j]), y: selectRows(ya, halted) });
+        const [x2, g2, s2, gs2, y2] = [xa, ga, sa, gsa, ya].map((t) => selectRows(t, keep));
+        tf.dispose([ga, sa, gsa, ya]);
         if (xa !== x0) xa.dispose();
-        [xa, ga, sa, ya] = [x2, g2, s2, y2];
+        [xa, ga, sa, gsa, ya] = [x2 as tf.Tensor4D, g2 as tf.Tensor2D, s2 as tf.Tensor4D, gs2 as tf.Tensor2D, y2 as tf.Tensor4D];
         rows = keep.map((j) => rows[j]);
         cum = Float32Array.from(keep, (j) => cum[j]);
       }
@@ -184,14 +210,14 @@ export class Network {
       else if (finished.length === 1 && finished[0].rows.every((r, j) => r === j)) result = finished[0].y;
       else {
         result = tf.tidy(() => {
-          const inverse = new Int32Array(n);
+          const inverse: number[] = [];
           finished.flatMap((f) => f.rows).forEach((r, j) => { inverse[r] = j; });
-          return tf.gather(tf.concat(finished.map((f) => f.y), 0), tf.tensor1d(inverse, 'int32'));
+          return selectRows(tf.concat(finished.map((f) => f.y), 0), inverse);
         });
       }
       return result;
     } finally {
-      tf.dispose([ga, sa, ya, ...finished.map((f) => f.y), ...(xa !== x0 ? [xa] : [])].filter((t) => t !== result));
+      tf.dispose([ga, sa, gsa, ya, ...finished.map((f) => f.y), ...(xa !== x0 ? [xa] : [])].filter((t) => t !== result));
     }
   }
 
