@@ -55,6 +55,12 @@ for (const p of PAGES) {
         expect(out.domEvents.slice(0, n).map((e: { classIndex: number }) => e.classIndex)).toEqual(out.single.map((r: { classIndex: number }) => r.classIndex));
         expect(out.modelEvents).toHaveLength(3 * n);
         expect(out.progress.at(-1)).toBe(1);
+        if (p.name === 'ES module app') {
+          // no tensor leaks on this backend (early exit with active-set compaction included)
+          expect(out.tensors.loaded).toBeGreaterThan(0); // the model's weights: the count is read
+          expect(out.tensors.afterCalls).toBe(out.tensors.loaded);
+          expect(out.tensors.afterDispose).toBe(0);
+        }
         expect(errors).toEqual([]);
       });
     }

@@ -1,10 +1,12 @@
 // An app that uses the SDK the way a bundler user does: `import ... from 'iamnn'`, with the
 // tfjs peers from node_modules. e2e/app/vite.config.ts points 'iamnn' at the BUILT dist/iamnn.js.
+import * as tf from '@tensorflow/tfjs-core';
 import * as IamNN from 'iamnn';
 // @ts-expect-error plain-JS test harness without types
 import { runInputs, runParity } from '../pages/harness.js';
 
 const w = window as unknown as Record<string, unknown>;
-w.runParity = (opts: unknown) => runParity(IamNN, opts);
+// The app's tfjs-core is the SDK's (a peer dependency), so it sees the SDK's tensors.
+w.runParity = (opts: unknown) => runParity(IamNN, opts, () => tf.memory().numTensors);
 w.runInputs = (opts: unknown) => runInputs(IamNN, opts);
 w.harnessReady = true;

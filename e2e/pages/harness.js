@@ -20,11 +20,16 @@ function plain(result) {
   return { label, classIndex, probability, iterations, maxIterations, flops, flopsMax, logits, backend, topK };
 }
 
-/** Classify the parity images as in-document canvases, one by one and as a batch. */
-export async function runParity(IamNN, { modelUrl, parityUrl, backend = 'auto' }) {
+/**
+ * Classify the parity images as in-document canvases, one by one and as a batch. `numTensors`
+ * (pages that share the SDK's tfjs engine) reads tf.memory().numTensors: after load, after the
+ * calls and after dispose, so a leak on the browser backends shows.
+ */
+export async function runParity(IamNN, { modelUrl, parityUrl, backend = 'auto' }, numTensors = () => null) {
   const parity = await (await fetch(parityUrl)).json();
   const progress = [];
   const model = await IamNN.load(modelUrl, { backend, onProgress: (p) => progress.push(p.fraction) });
+  const tensors = { loaded: numTensors() };
   const domEvents = [];
   const onDom = (e) => domEvents.push({ target: e.target.id, classIndex: e.detail.classIndex, iterations: e.detail.iterations });
   document.addEventListener('iamnn:result', onDom);
@@ -45,11 +50,13 @@ export async function runParity(IamNN, { modelUrl, parityUrl, backend = 'auto' }
   for (const c of canvases) single.push(plain(await model.classify(c)));
   const batch = (await model.classifyBatch(canvases)).map(plain);
   const budget = (await model.classifyBatch(canvases, { maxIterations: 1 })).map((r) => r.iterations);
+  tensors.afterCalls = numTensors();
   document.removeEventListener('iamnn:result', onDom);
   const info = JSON.parse(JSON.stringify(model.info));
   model.dispose();
+  tensors.afterDispose = numTensors();
   box.remove();
-  return { parity, info, single, batch, budget, domEvents, modelEvents, progress };
+  return { parity, info, single, batch, budget, domEvents, modelEvents, progress, tensors };
 }
 
 async function problemOf(model, input) {
