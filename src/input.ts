@@ -80,15 +80,15 @@ export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): 
   if (!ok) throw new IamNNInputError('bad-shape', `tensor shape [${shape}]; expected ${batch ? '[N, H, W, 3]' : '[H, W, 3] or [1, H, W, 3]'}`, index);
   if (shape.length === 4 && shape[0] === 0) throw new IamNNInputError('empty-batch', 'the batch tensor holds no images', index);
   checkSize(shape[shape.length - 2], shape[shape.length - 3], 'the tensor', index);
-  // NaN or +-Infinity anywhere makes the sum NaN or infinite (min and max may skip a NaN); 0..255 values
-  // cannot overflow it. Three reductions and one readback, for a whole batch.
+  // sum(0 * x) is NaN exactly when x holds a NaN or an Infinity (min and max may skip a NaN), and cannot
+  // overflow. Three reductions and one readback, for a whole batch.
   const stats = tf.tidy(() => {
     const f = tf.cast(t, 'float32');
-    return tf.stack([tf.sum(f), tf.min(f), tf.max(f)]);
+    return tf.stack([tf.sum(tf.mul(f, 0)), tf.min(f), tf.max(f)]);
   });
-  const [sum, lo, hi] = await stats.data();
+  const [nanProbe, lo, hi] = await stats.data();
   stats.dispose();
-  if (!Number.isFinite(lo) || !Number.isFinite(hi) || Number.isNaN(sum)) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || Number.isNaN(nanProbe)) {
     throw new IamNNInputError('not-finite', 'the tensor holds NaN or Infinity', index);
   }
   if (lo < 0 || hi > 255) throw new IamNNInputError('out-of-range', `values span ${lo}..${hi}; expected 0..255`, index);

@@ -164,8 +164,9 @@ export class Network {
     try {
       for (let i = 0; i < t; i++) {
         const [s, pT, gs] = this.iterate(k, i, xa, ga, sa, gsa);
-        gsa.dispose();
-        gsa = gs;
+        // The loop's variables own the new tensors at once, so the finally below frees them on a throw.
+        tf.dispose([sa, gsa]);
+        [sa, gsa] = [s, gs];
         const last = i === t - 1;
         let p: Float32Array;
         try {
@@ -190,8 +191,6 @@ export class Network {
         }
         const y = tf.tidy(() => tf.add(ya, tf.mul(tf.tensor4d(w, [w.length, 1, 1, 1]), s)) as tf.Tensor4D);
         ya.dispose();
-        sa.dispose();
-        sa = s;
         ya = y;
         if (!opts.earlyExit || halted.length === 0) continue;
         if (keep.length === 0) {
@@ -199,7 +198,7 @@ export class Network {
           break;
         }
         finished.push({ rows: halted.map((j) => rows[j]), y: selectRows(ya, halted) });
-        const [x2, g2, s2, gs2, y2] = [xa, ga, sa, gsa, ya].map((t) => selectRows(t, keep));
+        const [x2, g2, s2, gs2, y2] = tf.tidy(() => [xa, ga, sa, gsa, ya].map((t) => selectRows(t, keep)));
         tf.dispose([ga, sa, gsa, ya]);
         if (xa !== x0) xa.dispose();
         [xa, ga, sa, gsa, ya] = [x2 as tf.Tensor4D, g2 as tf.Tensor2D, s2 as tf.Tensor4D, gs2 as tf.Tensor2D, y2 as tf.Tensor4D];
