@@ -64,10 +64,10 @@ const SELECT_BY_MATMUL_MAX_ROWS = 128;
  * one-hot [k, n] x [n, h*w*c] matmul runs through XNNPACK's GEMM in 0.4 ms, and is exact (each output
  * is 1*x plus zeros; activations are finite). Its cost grows with n^2, so large batches still gather.
  */
-function selectRows<T extends tf.Tensor>(x: T, rows: number[]): T {
+export function selectRows<T extends tf.Tensor>(x: T, rows: number[], byMatmul = tf.getBackend() === 'wasm' && x.shape[0] <= SELECT_BY_MATMUL_MAX_ROWS): T {
   return tf.tidy(() => {
     const n = x.shape[0];
-    if (tf.getBackend() !== 'wasm' || n > SELECT_BY_MATMUL_MAX_ROWS) return tf.gather(x, tf.tensor1d(rows, 'int32')) as T;
+    if (!byMatmul) return tf.gather(x, tf.tensor1d(rows, 'int32')) as T;
     const onehot = new Float32Array(rows.length * n);
     rows.forEach((r, j) => { onehot[j * n + r] = 1; });
     const picked = tf.matMul(tf.tensor2d(onehot, [rows.length, n]), tf.reshape(x, [n, -1]));
