@@ -29,9 +29,9 @@ function isA<T>(x: unknown, name: string): x is T {
   return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
 }
 
-function fromPixels(src: Parameters<typeof tf.browser.fromPixels>[0], index?: number): tf.Tensor3D {
+function fromPixels(src: Parameters<typeof tf.browser.fromPixels>[0], index?: number): tf.Tensor4D {
   try {
-    return tf.browser.fromPixels(src, 3);
+    return tf.tidy(() => tf.expandDims(tf.browser.fromPixels(src, 3), 0));
   } catch (e) {
     if ((e as Error).name === 'SecurityError') {
       throw new IamNNInputError('tainted', 'the image comes from another origin without CORS; serve it with Access-Control-Allow-Origin and set crossOrigin="anonymous"', index);
@@ -95,16 +95,10 @@ export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): 
   return tf.tidy(() => tf.cast(shape.length === 3 ? tf.expandDims(t, 0) : t, 'float32') as tf.Tensor4D);
 }
 
-/** Read any supported input into a float32 [H, W, 3] 0..255 tensor (caller disposes). */
-export async function readPixels(input: unknown, index?: number): Promise<tf.Tensor3D> {
+/** Read any supported input into a [1, H, W, 3] 0..255 tensor, a batch of one (caller disposes). */
+export async function readPixels(input: unknown, index?: number): Promise<tf.Tensor4D> {
   if (input === null || input === undefined) throw new IamNNInputError('missing', `got ${input}`, index);
-  if (input instanceof tf.Tensor) {
-    const x = await readTensor(input, false, index);
-    const [, h, w, c] = x.shape;
-    const img = tf.reshape(x, [h, w, c]) as tf.Tensor3D;
-    x.dispose();
-    return img;
-  }
+  if (input instanceof tf.Tensor) return readTensor(input, false, index);
   if (isA<HTMLImageElement>(input, 'HTMLImageElement')) {
     if (!input.complete || input.naturalWidth === 0) {
       if (!input.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);

@@ -196,7 +196,7 @@ class Model extends EventTarget implements IamNNModel {
     return results;
   }
 
-  /** The inputs as 0..255 [n, H, W, 3] tensors: a batch tensor as itself, other images one each. */
+  /** The inputs as 0..255 [n, H, W, 3] tensors: a batch tensor as itself, other images as batches of one. */
   private async readAll(inputs: ImageInput[] | tf.Tensor4D, batch: boolean): Promise<tf.Tensor4D[]> {
     if (batch && inputs instanceof tf.Tensor) return [await readTensor(inputs, true)]; // one validation readback
     if (!Array.isArray(inputs)) {
@@ -205,11 +205,7 @@ class Model extends EventTarget implements IamNNModel {
     if (inputs.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
     const read: tf.Tensor4D[] = [];
     try {
-      for (let i = 0; i < inputs.length; i++) {
-        const img = await readPixels(inputs[i], batch ? i : undefined);
-        read.push(tf.tidy(() => tf.expandDims(img, 0)));
-        img.dispose();
-      }
+      for (let i = 0; i < inputs.length; i++) read.push(await readPixels(inputs[i], batch ? i : undefined));
       return read;
     } catch (e) {
       tf.dispose(read);
