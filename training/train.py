@@ -1,7 +1,7 @@
 """Train IamNN (or the unshared baseline) on CIFAR-10; checkpoints every epoch, resumable.
 
-    /usr/bin/python3 -m training.train                                 # IamNN, default config
-    /usr/bin/python3 -m training.train --shared=False --out=training/runs/baseline
+    /usr/bin/python3 -m training.train                                 # IamNN, default config (the shipped model)
+    /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
 the optimizer, the epoch, both configs and the source of model.py and train.py; `log.jsonl` beside
@@ -31,27 +31,35 @@ STD = (0.2470, 0.2435, 0.2616)
 class TrainConfig:
     data: str = DEFAULT_DATA        # JPEG folder or official python archive (training/data.py)
     out: str = "training/runs/iamnn"
-    epochs: int = 15                # ~1.5 h on 2 CPU cores for the default IamNN
+    epochs: int = 24                # ~2 h on 2 idle CPU cores for the default IamNN (~295 s per epoch)
     batch_size: int = 256
     lr: float = 0.2                 # peak learning rate, SGD + Nesterov
     momentum: float = 0.9
     weight_decay: float = 5e-4      # conv and FC weights only
     warmup_epochs: float = 1.0      # linear warm-up, then linear decay to 0
     label_smoothing: float = 0.1
-    ponder_cost: float = 0.01       # tau: loss += tau * sum over stages of (N + R)
+    ponder_cost: float = 0.005      # tau: loss += tau * sum over stages of (N + R)
+    ponder_cost_early: float = 0.01 # tau for the first `ponder_early_epochs` epochs: a stronger push off the
+    ponder_early_epochs: int = 3    # "run everything" start (halt_bias -3), then the lighter tau keeps accuracy
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     seed: int = 0
     threads: int = 2                # CPU threads (Debian's torch starts with 1)
     device: str = "cuda" if torch.cuda.is_available() else "cpu"   # a lent GPU is used when present
     stop_after: int = 0             # >0: stop after this epoch (the LR schedule still spans `epochs`), e.g. to
-                                    # resume with another ponder_cost, as the shipped run did after epoch 3
+                                    # split a run across sessions; --resume continues it bit for bit
     limit_train: int = 0            # >0: use only this many training images (smoke tests)
     limit_test: int = 0
     resume: bool = False
 
 
-def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig]:
-    tc, mc = TrainConfig(), ModelConfig()
+# Where a run may differ between sessions; every other TrainConfig field of a resumed run comes from its
+# checkpoint unless given on the command line (e.g. --epochs to extend it, --ponder_cost to re-tune it).
+MACHINE_FIELDS = ("data", "out", "threads", "device", "stop_after", "resume")
+
+
+def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig, set[str]]:
+    """Configs from --name=value options, and the names given."""
+    tc, mc, given = TrainConfig(), ModelConfig(), set()
     for arg in argv:
         key, _, val = arg.lstrip("-").partition("=")
         target = tc if key in {f.name for f in fields(tc)} else mc if key in {f.name for f in fields(mc)} else None
@@ -66,7 +74,8 @@ def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig]:
         else:
             new = ast.literal_eval(val)
         setattr(target, key, type(cur)(new) if not isinstance(cur, tuple) else tuple(new))
-    return tc, mc
+        given.add(key)
+    return tc, mc, given
 
 
 def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
@@ -76,12 +85,24 @@ def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
     return tc.lr * max(0.0, (total - step) / max(1, total - warm))
 
 
+def tau_at(epoch: int, tc: TrainConfig) -> float:
+    """Ponder cost for 0-based `epoch`."""
+    return tc.ponder_cost_early if epoch < tc.ponder_early_epochs else tc.ponder_cost
+
+
 def main(argv: list[str]) -> None:
-    tc, mc = parse_args(argv)
+    tc, mc, given = parse_args(argv)
     torch.set_num_threads(tc.threads)
     out = Path(tc.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "ckpt.pt"
+    ckpt = torch.load(ckpt_path, map_location="cpu") if tc.resume and ckpt_path.exists() else None
+    if ckpt:
+        mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
+        saved = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k not in MACHINE_FIELDS})
+        for f in fields(TrainConfig):
+            if f.name not in given and f.name not in MACHINE_FIELDS:
+                setattr(tc, f.name, getattr(saved, f.name))
 
     xtr, ytr = load_split(tc.data, "train")
     xte, yte = load_split(tc.data, "test")
@@ -93,13 +114,6 @@ def main(argv: list[str]) -> None:
         xte, yte = xte[:tc.limit_test], yte[:tc.limit_test]
 
     start_epoch, elapsed = 0, 0.0
-    if tc.resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu")
-        mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
-        saved = TrainConfig(**ckpt["train_config"])
-        for f in ("epochs", "ponder_cost"):      # a resumed run may extend or re-tune these
-            if getattr(tc, f) == getattr(TrainConfig(), f):
-                setattr(tc, f, getattr(saved, f))
     torch.manual_seed(tc.seed)
     model = IamNN(mc).to(tc.device)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
@@ -107,7 +121,7 @@ def main(argv: list[str]) -> None:
     opt = torch.optim.SGD([{"params": decay, "weight_decay": tc.weight_decay},
                            {"params": no_decay, "weight_decay": 0.0}],
                           lr=tc.lr, momentum=tc.momentum, nesterov=True)
-    if tc.resume and ckpt_path.exists():
+    if ckpt:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, elapsed = ckpt["epoch"], ckpt["elapsed_s"]
@@ -119,6 +133,7 @@ def main(argv: list[str]) -> None:
     gen = torch.Generator().manual_seed(tc.seed)
     for epoch in range(start_epoch, tc.epochs):
         gen.manual_seed(tc.seed * 1000 + epoch)  # resumable: each epoch's randomness is its own
+        tau = tau_at(epoch, tc)
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr), generator=gen)
@@ -132,7 +147,7 @@ def main(argv: list[str]) -> None:
             yb = ytr[idx].to(tc.device)
             logits, n_iters, ponder = model(xb)
             ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
-            loss = ce + tc.ponder_cost * ponder.mean()
+            loss = ce + tau * ponder.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -148,7 +163,7 @@ def main(argv: list[str]) -> None:
         row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
                "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
                "test_acc": (pred == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
-               "tau": tc.ponder_cost, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
+               "tau": tau, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
         print(json.dumps(row), flush=True)
         with open(out / "log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
