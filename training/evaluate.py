@@ -5,8 +5,9 @@
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
-(each stage outputs its final state, as the baseline does); the unshared baseline. Each with accuracy, params and FLOPs min/mean/max; per-stage iteration histograms
-(the paper's Figure 2) for the shipped setting.
+(each stage outputs its final state, as the baseline does); the unshared baseline. Each with accuracy,
+params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the
+shipped setting and the training curve (tau, test accuracy, iterations per epoch) from the run's log.
 """
 from __future__ import annotations
 
@@ -63,10 +64,22 @@ def row(name: str, r: dict, model: IamNN, **extra) -> dict:
             "flops_max_possible": flops_table(model.cfg)["max"], **extra}
 
 
+def training_curve(ckpt_path: str) -> list[dict]:
+    """Per-epoch tau, test accuracy and mean iterations from the run's log: `log.jsonl` beside a run's
+    ckpt.pt, or `<name>.log.jsonl` beside a checkpoint copied to training/checkpoints/."""
+    p = Path(ckpt_path)
+    for log in (p.with_name("log.jsonl"), p.with_suffix(".log.jsonl")):
+        if log.exists():
+            rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+            return [{k: r[k] for k in ("epoch", "tau", "test_acc", "test_iters")} for r in rows]
+    return []
+
+
 def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     torch.set_num_threads(int(args.get("threads", 2)))
-    model, ckpt = load_ckpt(args.get("ckpt", "training/runs/iamnn/ckpt.pt"))
+    ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
+    model, ckpt = load_ckpt(ckpt_path)
     norm = ckpt["normalization"]
     xs, ys = load_split(args.get("data", DEFAULT_DATA), "test")
     x, y = to_tensor(xs), torch.from_numpy(ys)
@@ -93,7 +106,7 @@ def main(argv: list[str]) -> None:
         "easiest_test_indices": order[:16].tolist(),
         "hardest_test_indices": order.flip(0)[:16].tolist(),
         "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],
-        "epochs": ckpt["epoch"], "train_s": ckpt["elapsed_s"],
+        "epochs": ckpt["epoch"], "train_s": ckpt["elapsed_s"], "training_curve": training_curve(ckpt_path),
         "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
         "torch": torch.__version__, "python": platform.python_version(),
         "eval_s": time.time() - t0,

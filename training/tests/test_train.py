@@ -1,5 +1,6 @@
 """train.py end to end on a tiny synthetic archive: a run split by --stop_after and --resume equals an
-uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe."""
+uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe,
+and evaluate.py finds the run's log for report.json."""
 import io
 import json
 import pickle
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from training import data, train
+from training.evaluate import training_curve
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
             "--act_hidden=8", "--batch_size=16", "--epochs=3", "--ponder_early_epochs=1", "--lr=0.05",
@@ -50,6 +52,10 @@ def test_split_run_equals_uninterrupted_run(archive, tmp_path):
         assert torch.equal(v, b["model"][k]), k
     assert not torch.equal(after_one["fc.weight"], b["model"]["fc.weight"])  # it did train on after the split
     assert [r["tau"] for r in log_rows(split)] == [0.01, 0.005, 0.005]
+    (tmp_path / "shipped.pt").write_bytes((split / "ckpt.pt").read_bytes())  # as copied to training/checkpoints/
+    (tmp_path / "shipped.log.jsonl").write_text((split / "log.jsonl").read_text())
+    for ckpt in (split / "ckpt.pt", tmp_path / "shipped.pt"):  # report.json's training curve finds the log
+        assert [r["tau"] for r in training_curve(str(ckpt))] == [0.01, 0.005, 0.005]
     assert [r["test_acc"] for r in log_rows(split)] == [r["test_acc"] for r in log_rows(whole)]
     assert list(b["model_config"]["max_iters"]) == [2, 3]  # the architecture came from the checkpoint too
     assert set(b["code"]) == {"model.py", "train.py", "data.py"} and "optimizer" in b
