@@ -242,6 +242,8 @@ def main(argv: list[str]) -> None:
     norm = ckpt["normalization"]
     out = Path(args.get("out", "models/cifar10"))
     export_model(model, out, norm["mean"], norm["std"], quantize=args.get("quantize"))
+    if args.get("quantize"):  # parity is what the shipped (dequantized) weights compute, not the checkpoint
+        model, _ = load_web_model(out)
     from training.data import DEFAULT_DATA, load_split
     x, _ = load_split(args.get("data", DEFAULT_DATA), "test")
     (out / "parity.json").write_text(json.dumps(parity_vectors(model, x[:32], norm["mean"], norm["std"])) + "\n")

@@ -1,9 +1,13 @@
 """Export round trip: the files follow docs/model-format.md and decode back to the model's weights."""
+import base64
 import hashlib
+import json
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
+from training import export
 from training.export import export_model, load_web_model, named_weights, parity_vectors, read_web_weights
 from training.model import IamNN, ModelConfig, flops_table
 from training.tests.test_model import SMALL, randomized
@@ -70,3 +74,17 @@ def test_web_model_rebuilds_the_same_network(tmp_path):
         a, ia = m.forward_early_exit(x)
         b, ib = rebuilt.forward_early_exit(x)
     assert torch.equal(ia, ib) and torch.allclose(a, b, atol=1e-4)
+
+
+def test_quantized_export_writes_parity_of_the_shipped_weights(tmp_path, cifar_archive):
+    m = randomized(ModelConfig(**SMALL, halt_bias=0.0))
+    norm = {"mean": (0.5,) * 3, "std": (0.25,) * 3}
+    torch.save({"model": m.state_dict(), "model_config": asdict(m.cfg), "normalization": norm}, tmp_path / "ckpt.pt")
+    out = tmp_path / "web"
+    export.main([f"--ckpt={tmp_path / 'ckpt.pt'}", f"--out={out}", "--quantize=uint8", f"--data={cifar_archive}"])
+    parity = json.loads((out / "parity.json").read_text())
+    images = np.frombuffer(base64.b64decode(parity["images"]), np.uint8).reshape(parity["shape"]).copy()
+    shipped, _ = load_web_model(out)
+    want = parity_vectors(shipped, images, norm["mean"], norm["std"])
+    assert want["logits"] == parity["logits"] and want["iterations"] == parity["iterations"]
+    assert parity_vectors(m, images, norm["mean"], norm["std"])["logits"] != parity["logits"]  # uint8 differs

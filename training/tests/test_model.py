@@ -1,6 +1,7 @@
 """Model semantics: shapes, masked ACT == per-image early exit, halting arithmetic, FLOPs table."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from training.data import normalize
 from training.export import TINY, randomize, varied_images
@@ -59,8 +60,9 @@ def test_ponder_cost_is_n_plus_remainder():
     x = torch.randn(8, 3, 32, 32)
     _, iters, ponder = m(x)
     assert (ponder >= iters.sum(1)).all() and (ponder <= iters.sum(1) + len(SMALL["widths"])).all()
-    ponder.sum().backward()  # differentiable through the remainders
-    assert m.stages[0].act.fc3.bias.grad is not None
+    ponder.sum().backward()  # differentiable through the remainders: raising p lowers R, so the gradient
+    for st in m.stages:      # on every ACT head's output bias is negative, never zero
+        assert st.act.fc3.bias.grad.item() < 0
 
 
 def test_baseline_runs_every_iteration():
@@ -118,3 +120,53 @@ def test_predict_matches_the_forward_pass_batch_by_batch():
     assert torch.equal(pred, logits.argmax(1)) and torch.equal(iters, expected_iters)
     masked_pred, masked_iters = predict(m, x8, norm, early_exit=False, batch=7)
     assert torch.equal(masked_pred, pred) and torch.equal(masked_iters, iters)
+
+
+def _reference_forward(m: IamNN, img: torch.Tensor):
+    """IamNN for one image written straight from the paper and Graves' ACT, sharing nothing with model.py's
+    Stage: returns (logits, iterations per stage, ponder cost sum(N + R))."""
+    def bn(x, b):  # eval-mode batchnorm
+        shape = (1, -1, 1, 1)
+        return ((x - b.running_mean.view(shape)) / torch.sqrt(b.running_var.view(shape) + b.eps)
+                * b.weight.view(shape) + b.bias.view(shape))
+
+    x = F.max_pool2d(F.relu(bn(F.conv2d(img, m.stem.weight, padding=1), m.stem_bn)), 2)
+    iters, ponder = [], 0.0
+    for k, st in enumerate(m.stages):
+        if k > 0:
+            x = F.max_pool2d(x, 2)
+        blk, fc = st.block, st.act
+        s, y, cum = torch.zeros(1, blk.conv3.out_channels, *x.shape[2:], dtype=x.dtype), 0, 0.0
+        for i in range(st.t):
+            z = torch.cat([x, s], 1)                                   # block input: concat(x0, s_{i-1})
+            a = F.relu(bn(F.conv2d(z, blk.conv1.weight), blk.bn1[i]))  # iteration i's own batchnorm
+            a = F.relu(bn(F.conv2d(a, blk.conv2.weight, padding=1), blk.bn2[i]))
+            h = bn(F.conv2d(a, blk.conv3.weight), blk.bn3[i])
+            g = torch.cat([s.mean((2, 3)), x.mean((2, 3)), h.mean((2, 3))], 1)  # GAP(s_{i-1}, x0, h_i)
+            p = torch.sigmoid(F.linear(F.relu(F.linear(F.relu(F.linear(g, fc.fc1.weight, fc.fc1.bias)),
+                                                        fc.fc2.weight, fc.fc2.bias)), fc.fc3.weight, fc.fc3.bias)).item()
+            s = s + h
+            if cum + p >= 1 - m.cfg.eps or i == st.t - 1:            # halt: weight the remainder R = 1 - sum p
+                y = y + (1 - cum) * s
+                iters.append(i + 1)
+                ponder += i + 1 + (1 - cum)
+                break
+            y, cum = y + p * s, cum + p
+        x = F.relu(y)
+    return F.linear(x.mean((2, 3)), m.fc.weight, m.fc.bias), iters, ponder
+
+
+def test_both_forwards_match_an_independent_reference():
+    m = randomized(TINY).double()
+    x = varied(24).double()
+    with torch.no_grad():
+        masked, im, ponder = m(x)
+        early, ie = m.forward_early_exit(x)
+    seen = set()
+    for n in range(len(x)):
+        ref, iters, ref_ponder = _reference_forward(m, x[n:n + 1])
+        seen.add(tuple(iters))
+        assert im[n].tolist() == ie[n].tolist() == iters
+        assert torch.allclose(masked[n], ref[0], atol=1e-10) and torch.allclose(early[n], ref[0], atol=1e-10)
+        assert abs(ponder[n].item() - ref_ponder) < 1e-10
+    assert len(seen) >= 3, "the test needs images that halt at different iterations"

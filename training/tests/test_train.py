@@ -1,16 +1,12 @@
 """train.py end to end on a tiny synthetic archive: a run split by --stop_after and --resume equals an
 uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe,
 and evaluate.py finds the run's log for report.json."""
-import io
 import json
-import pickle
-import tarfile
 
-import numpy as np
 import pytest
 import torch
 
-from training import data, train
+from training import train
 from training.evaluate import training_curve
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
@@ -18,33 +14,17 @@ TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--
             "--threads=1"]
 
 
-@pytest.fixture()
-def archive(tmp_path, monkeypatch):
-    """An official-format CIFAR-10 python archive with 10 training images per batch file and 16 test images."""
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
-    rng = np.random.default_rng(0)
-    path = tmp_path / "cifar-10-python.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, n in [(f"data_batch_{i}", 10) for i in range(1, 6)] + [("test_batch", 16)]:
-            payload = pickle.dumps({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                    b"labels": rng.integers(0, 10, n).tolist()})
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-    return str(path)
-
-
 def log_rows(out):
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
 
 
-def test_split_run_equals_uninterrupted_run(archive, tmp_path):
+def test_split_run_equals_uninterrupted_run(cifar_archive, tmp_path):
     whole, split = tmp_path / "whole", tmp_path / "split"
-    train.main(TINY_RUN + [f"--data={archive}", f"--out={whole}"])
-    train.main(TINY_RUN + [f"--data={archive}", f"--out={split}", "--stop_after=1"])
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={whole}"])
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={split}", "--stop_after=1"])
     assert len(log_rows(split)) == 1
     after_one = torch.load(split / "ckpt.pt")["model"]
-    train.main([f"--data={archive}", f"--out={split}", "--resume", "--threads=1"])  # the recipe comes from the checkpoint
+    train.main([f"--data={cifar_archive}", f"--out={split}", "--resume", "--threads=1"])  # the recipe comes from the checkpoint
 
     a, b = torch.load(whole / "ckpt.pt"), torch.load(split / "ckpt.pt")
     assert a["epoch"] == b["epoch"] == 3
@@ -61,10 +41,10 @@ def test_split_run_equals_uninterrupted_run(archive, tmp_path):
     assert set(b["code"]) == {"model.py", "train.py", "data.py"} and "optimizer" in b
 
 
-def test_resume_may_extend_and_retune(archive, tmp_path):
+def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
     out = tmp_path / "run"
-    train.main(TINY_RUN + [f"--data={archive}", f"--out={out}", "--stop_after=1"])
-    train.main([f"--data={archive}", f"--out={out}", "--resume", "--threads=1", "--epochs=4", "--ponder_cost=0.02",
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
+    train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--threads=1", "--epochs=4", "--ponder_cost=0.02",
          "--stop_after=2"])
     rows = log_rows(out)
     assert [r["tau"] for r in rows] == [0.01, 0.02]
