@@ -90,6 +90,15 @@ def tau_at(epoch: int, tc: TrainConfig) -> float:
     return tc.ponder_cost_early if epoch < tc.ponder_early_epochs else tc.ponder_cost
 
 
+def check_trainable(tc: TrainConfig, mc: ModelConfig) -> None:
+    """With the last batchnorm at zero every h_i, state and stage output starts at exactly 0, and ReLU passes
+    no gradient at 0: the cross-entropy cannot move anything. Only the ponder cost's gradient (through
+    GAP(h_i) and GAP(s_i) in the ACT heads) lifts IamNN off that start, so a run without one cannot learn."""
+    if mc.zero_init_last_bn and (not mc.shared or max(tc.ponder_cost, tc.ponder_cost_early) == 0):
+        raise SystemExit("zero_init_last_bn=True needs a ponder cost to train (the baseline and tau = 0 have "
+                         "none): add --zero_init_last_bn=False")
+
+
 def main(argv: list[str]) -> None:
     tc, mc, given = parse_args(argv)
     torch.set_num_threads(tc.threads)
@@ -98,11 +107,20 @@ def main(argv: list[str]) -> None:
     ckpt_path = out / "ckpt.pt"
     ckpt = torch.load(ckpt_path, map_location="cpu") if tc.resume and ckpt_path.exists() else None
     if ckpt:
-        mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
+        run_mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
+        clash = [f.name for f in fields(mc) if f.name in given and getattr(mc, f.name) != getattr(run_mc, f.name)]
+        if clash:
+            raise SystemExit(f"--resume: the run's model config fixes {', '.join(clash)} "
+                             f"({', '.join(f'{k}={getattr(run_mc, k)}' for k in clash)}); start a new --out instead")
+        mc = run_mc
         saved = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k not in MACHINE_FIELDS})
         for f in fields(TrainConfig):
             if f.name not in given and f.name not in MACHINE_FIELDS:
                 setattr(tc, f.name, getattr(saved, f.name))
+    check_trainable(tc, mc)
+    log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log
+    rows = log_path.read_text().splitlines() if ckpt and log_path.exists() else []
+    log_path.write_text("".join(r + "\n" for r in rows if json.loads(r)["epoch"] <= ckpt["epoch"]))
 
     xtr, ytr = load_split(tc.data, "train")
     xte, yte = load_split(tc.data, "test")
@@ -123,7 +141,10 @@ def main(argv: list[str]) -> None:
                           lr=tc.lr, momentum=tc.momentum, nesterov=True)
     if ckpt:
         model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
+        if "optimizer" in ckpt:
+            opt.load_state_dict(ckpt["optimizer"])
+        else:  # a model-only copy, e.g. training/checkpoints/baseline-cifar10.pt
+            print("warning: model-only checkpoint: SGD momentum restarts from zero", flush=True)
         start_epoch, elapsed = ckpt["epoch"], ckpt["elapsed_s"]
         print(f"resumed {ckpt_path} at epoch {start_epoch}", flush=True)
     print(f"params={count_params(model):,} train={len(xtr)} test={len(xte)} {asdict(mc)} {asdict(tc)}", flush=True)
@@ -165,7 +186,7 @@ def main(argv: list[str]) -> None:
                "test_acc": (pred == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
                "tau": tau, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
         print(json.dumps(row), flush=True)
-        with open(out / "log.jsonl", "a") as f:
+        with open(log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         code = {name: (Path(__file__).parent / name).read_text() for name in ("model.py", "train.py", "data.py")}
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,

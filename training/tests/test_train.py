@@ -1,5 +1,6 @@
 """train.py end to end on a tiny synthetic archive: a run split by --stop_after and --resume equals an
-uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe,
+uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe
+and its log stays one row per checkpointed epoch, configurations that cannot train are refused,
 and evaluate.py finds the run's log for report.json."""
 import json
 
@@ -55,3 +56,24 @@ def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
 def test_unknown_option_lists_the_valid_ones():
     with pytest.raises(SystemExit, match="valid: .*ponder_cost"):
         train.parse_args(["--ponder=0.1"])
+
+
+def test_resume_drops_log_rows_past_the_checkpoint_and_takes_model_only_checkpoints(cifar_archive, tmp_path):
+    out = tmp_path / "run"
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
+    with open(out / "log.jsonl", "a") as f:  # a crash after logging epoch 2, before its checkpoint
+        f.write(json.dumps({"epoch": 2, "tau": 1.0, "test_acc": 0, "test_iters": []}) + "\n")
+    ckpt = torch.load(out / "ckpt.pt")
+    del ckpt["optimizer"]  # as the model-only copies in training/checkpoints/
+    torch.save(ckpt, out / "ckpt.pt")
+    train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--threads=1"])
+    assert [(r["epoch"], r["tau"]) for r in log_rows(out)] == [(1, 0.01), (2, 0.005), (3, 0.005)]
+
+
+def test_refuses_what_cannot_work(cifar_archive, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # no ponder cost: nothing would train
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--shared=False"])
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
+    with pytest.raises(SystemExit, match=r"fixes max_iters \(max_iters=\(2, 3\)\)"):
+        train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--max_iters=(4, 4)"])
