@@ -107,7 +107,8 @@ def main(argv: list[str]) -> None:
         "hardest_test_indices": order.flip(0)[:16].tolist(),
         "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],
         "epochs": ckpt["epoch"], "train_s": ckpt["elapsed_s"], "training_curve": training_curve(ckpt_path),
-        "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+        "train_device": ckpt["train_config"].get("device", "cpu"),  # train_s was measured there
+        "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",  # this evaluation's machine
         "torch": torch.__version__, "python": platform.python_version(),
         "eval_s": time.time() - t0,
     }
