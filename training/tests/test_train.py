@@ -74,6 +74,8 @@ def test_refuses_what_cannot_work(cifar_archive, tmp_path):
     out = tmp_path / "run"
     with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # no ponder cost: nothing would train
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--shared=False"])
+    with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # tau 0 in every epoch the run has
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--ponder_cost=0", "--ponder_early_epochs=0"])
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
     with pytest.raises(SystemExit, match=r"fixes max_iters \(max_iters=\(2, 3\)\)"):
         train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--max_iters=(4, 4)"])
