@@ -35,23 +35,24 @@ def load_ckpt(path: str) -> tuple[IamNN, dict]:
 @torch.no_grad()
 def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, batch: int = 500,
             **kw) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes [N] and per-stage iteration counts [N, stages] of uint8 NCHW images, in eval mode.
+    """Logits [N, classes] and per-stage iteration counts [N, stages] of uint8 NCHW images, in eval mode.
     early_exit=True: rows leave the batch once halted (what the browser runs); False: the masked forward
     (kw may then set halting=False)."""
     model.eval()
     dev = next(model.parameters()).device
     forward = model.forward_early_exit if early_exit else model.forward
-    preds, iters = [], []
+    logits, iters = [], []
     for i in range(0, len(x), batch):
-        logits, n = forward(normalize(x[i:i + batch], norm["mean"], norm["std"]).to(dev), **kw)[:2]
-        preds.append(logits.argmax(1).cpu())
+        out, n = forward(normalize(x[i:i + batch], norm["mean"], norm["std"]).to(dev), **kw)[:2]
+        logits.append(out.cpu())
         iters.append(n.cpu())
-    return torch.cat(preds), torch.cat(iters)
+    return torch.cat(logits), torch.cat(iters)
 
 
 def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dict:
     """Accuracy, FLOPs stats and iteration counts over a test set."""
-    pred, iters = predict(model, x, norm, **kw)
+    logits, iters = predict(model, x, norm, **kw)
+    pred = logits.argmax(1)
     flops = flops_of(iters, flops_table(model.cfg))
     return {"accuracy": (pred == y).float().mean().item(), "flops_min": flops.min().item(),
             "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),

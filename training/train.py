@@ -3,6 +3,7 @@
     /usr/bin/python3 -m training.train                                 # IamNN, default config (the shipped model)
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
+    /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt   # distil from the baseline
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
 the optimizer, the epoch, both configs and the source of model.py and train.py; `log.jsonl` beside
 it records loss, accuracy, mean iterations per stage, tau and wall time per epoch.
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from training.data import DEFAULT_DATA, augment, load_split, normalize, to_tensor
-from training.evaluate import predict
+from training.evaluate import load_ckpt, predict
 from training.model import IamNN, ModelConfig, count_params
 
 MEAN = (0.4914, 0.4822, 0.4465)   # CIFAR-10 channel statistics; shipped in model.json
@@ -41,6 +42,10 @@ class TrainConfig:
     ponder_cost: float = 0.005      # tau: loss += tau * sum over stages of (N + R)
     ponder_cost_early: float = 0.01 # tau for the first `ponder_early_epochs` epochs: a stronger push off the
     ponder_early_epochs: int = 3    # "run everything" start (halt_bias -3), then the lighter tau keeps accuracy
+    teacher: str = ""               # checkpoint to distil from (e.g. the unshared baseline); "" = labels only.
+                                    # Its logits, averaged over each image and its mirror, are computed once
+    distill_weight: float = 0.9     # loss = (1 - w) * CE(labels) + w * T^2 * KL(teacher_T || student_T) + ponder
+    distill_temp: float = 4.0       # T: softens both distributions (Hinton et al. 2015)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     seed: int = 0
     threads: int = 2                # CPU threads (Debian's torch starts with 1)
@@ -90,6 +95,20 @@ def tau_at(epoch: int, tc: TrainConfig) -> float:
     return tc.ponder_cost_early if epoch < tc.ponder_early_epochs else tc.ponder_cost
 
 
+def teacher_logits(teacher: IamNN, x: torch.Tensor, norm: dict) -> torch.Tensor:
+    """Teacher logits [N, classes] for uint8 NCHW images, averaged over each image and its mirror. One pass
+    before training instead of one per step: the mirror average makes them match both flips the augmentation
+    draws, and the 2-pixel translations barely move them."""
+    return (predict(teacher, x, norm, early_exit=False)[0] + predict(teacher, x.flip(3), norm, early_exit=False)[0]) / 2
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, temp: float) -> torch.Tensor:
+    """T^2 * KL(softmax(teacher / T) || softmax(student / T)), batch mean; T^2 keeps its gradient scale
+    independent of T."""
+    return F.kl_div(F.log_softmax(student / temp, 1), F.log_softmax(teacher / temp, 1), reduction="batchmean",
+                    log_target=True) * temp * temp
+
+
 def check_trainable(tc: TrainConfig, mc: ModelConfig) -> None:
     """With the last batchnorm at zero every h_i, state and stage output starts at exactly 0, and ReLU passes
     no gradient at 0: the cross-entropy cannot move anything. Only the ponder cost's gradient (through
@@ -117,6 +136,7 @@ def main(argv: list[str]) -> None:
             if f.name not in given and f.name not in MACHINE_FIELDS and f.name in ckpt["train_config"]:
                 setattr(tc, f.name, ckpt["train_config"][f.name])
     check_trainable(tc, mc)
+    code = {name: (Path(__file__).parent / name).read_text() for name in ("model.py", "train.py", "data.py")}
     log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log
     rows = log_path.read_text().splitlines() if ckpt and log_path.exists() else []
     log_path.write_text("".join(r + "\n" for r in rows if json.loads(r)["epoch"] <= ckpt["epoch"]))
@@ -129,6 +149,13 @@ def main(argv: list[str]) -> None:
         xtr, ytr = xtr[:tc.limit_train], ytr[:tc.limit_train]
     if tc.limit_test:
         xte, yte = xte[:tc.limit_test], yte[:tc.limit_test]
+
+    soft = None
+    if tc.teacher:
+        teacher, teacher_ckpt = load_ckpt(tc.teacher)
+        soft = teacher_logits(teacher.to(tc.device), xtr, teacher_ckpt["normalization"])
+        print(f"teacher {tc.teacher}: train accuracy {(soft.argmax(1) == ytr).float().mean().item():.4f}", flush=True)
+        del teacher
 
     start_epoch, elapsed = 0, 0.0
     torch.manual_seed(tc.seed)
@@ -157,7 +184,7 @@ def main(argv: list[str]) -> None:
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr), generator=gen)
-        loss_sum, ponder_sum, correct, iters_sum = 0.0, 0.0, 0, torch.zeros(len(mc.max_iters))
+        loss_sum, kd_sum, ponder_sum, correct, iters_sum = 0.0, 0.0, 0.0, 0, torch.zeros(len(mc.max_iters))
         for b in range(per_epoch):
             step = epoch * per_epoch + b
             for g in opt.param_groups:
@@ -167,7 +194,12 @@ def main(argv: list[str]) -> None:
             yb = ytr[idx].to(tc.device)
             logits, n_iters, ponder = model(xb)
             ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
-            loss = ce + tau * ponder.mean()
+            task = ce
+            if soft is not None:
+                kd = distill_loss(logits, soft[idx].to(tc.device), tc.distill_temp)
+                task = (1 - tc.distill_weight) * ce + tc.distill_weight * kd
+                kd_sum += kd.item()
+            loss = task + tau * ponder.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -179,15 +211,14 @@ def main(argv: list[str]) -> None:
                 print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
                       f"{time.time() - t0:.0f}s", flush=True)
         elapsed += time.time() - t0
-        pred, test_iters = predict(model, xte, {"mean": MEAN, "std": STD})
-        row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
+        test_logits, test_iters = predict(model, xte, {"mean": MEAN, "std": STD})
+        row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_kd": kd_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
                "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
-               "test_acc": (pred == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
+               "test_acc": (test_logits.argmax(1) == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
                "tau": tau, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
         print(json.dumps(row), flush=True)
         with open(log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
-        code = {name: (Path(__file__).parent / name).read_text() for name in ("model.py", "train.py", "data.py")}
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                     "elapsed_s": elapsed, "model_config": asdict(mc), "train_config": asdict(tc),
                     "normalization": {"mean": MEAN, "std": STD}, "code": code,

@@ -1,14 +1,15 @@
 """train.py end to end on a tiny synthetic archive: a run split by --stop_after and --resume equals an
 uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe
 and its log stays one row per checkpointed epoch, configurations that cannot train are refused,
-and evaluate.py finds the run's log for report.json."""
+distillation uses a mirror-averaged teacher, and evaluate.py finds the run's log for report.json."""
 import json
 
 import pytest
 import torch
 
 from training import train
-from training.evaluate import training_curve
+from training.data import load_split, to_tensor
+from training.evaluate import load_ckpt, training_curve
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
             "--act_hidden=8", "--batch_size=16", "--epochs=3", "--ponder_early_epochs=1", "--lr=0.05",
@@ -79,3 +80,31 @@ def test_refuses_what_cannot_work(cifar_archive, tmp_path):
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
     with pytest.raises(SystemExit, match=r"fixes max_iters \(max_iters=\(2, 3\)\)"):
         train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--max_iters=(4, 4)"])
+
+
+def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
+    teacher_run, student_run = tmp_path / "teacher", tmp_path / "student"
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={teacher_run}", "--epochs=1", "--shared=False",
+                           "--zero_init_last_bn=False"])
+    teacher, ckpt = load_ckpt(str(teacher_run / "ckpt.pt"))
+    x = to_tensor(load_split(cifar_archive, "train")[0])
+    soft = train.teacher_logits(teacher, x, ckpt["normalization"])
+    assert soft.shape == (50, 10) and soft.std() > 0
+    assert torch.allclose(soft, train.teacher_logits(teacher, x.flip(3), ckpt["normalization"]), atol=1e-5)  # mirror-proof
+
+    distill = TINY_RUN + [f"--data={cifar_archive}", f"--teacher={teacher_run / 'ckpt.pt'}", "--epochs=1"]
+    train.main(distill + [f"--out={student_run}"])
+    train.main(distill + [f"--out={tmp_path / 'labels_only'}", "--distill_weight=0"])
+    assert log_rows(student_run)[0]["train_kd"] > 0
+    assert torch.load(student_run / "ckpt.pt")["train_config"]["teacher"] == str(teacher_run / "ckpt.pt")
+    distilled, labels_only = (torch.load(p / "ckpt.pt")["model"]["fc.weight"] for p in (student_run, tmp_path / "labels_only"))
+    assert not torch.equal(distilled, labels_only)  # the teacher's term moved the student
+
+
+def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
+    t = torch.randn(8, 10)
+    assert train.distill_loss(t.clone(), t, 4.0).abs() < 1e-6
+    assert train.distill_loss(t + torch.randn(8, 10), t, 4.0) > 1e-3
+    s = (t + torch.randn(8, 10)).requires_grad_()
+    train.distill_loss(s, t, 4.0).backward()  # T^2 scaling: the gradient is T * (softmax(s/T) - softmax(t/T)) / batch
+    assert torch.allclose(s.grad, 4.0 * (torch.softmax(s / 4, 1) - torch.softmax(t / 4, 1)) / 8, atol=1e-6)
