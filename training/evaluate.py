@@ -1,11 +1,13 @@
 """Evaluate trained checkpoints on the CIFAR-10 test set and write models/<name>/report.json.
 
     /usr/bin/python3 -m training.evaluate --ckpt=training/runs/iamnn/ckpt.pt \
-        --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json
+        --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json \
+        [--compare=other/ckpt.pt,...]   # other IamNN runs, one row each at their own threshold
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
-(each stage outputs its final state, as the baseline does); the unshared baseline. Each with accuracy,
+(each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
+the unshared baseline. Each with accuracy,
 params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the
 shipped setting and the training curve (tau, test accuracy, iterations per epoch) from the run's log.
 """
@@ -94,6 +96,13 @@ def main(argv: list[str]) -> None:
     rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model))
     rows.append(row("IamNN at every stage's maximum, halting off (output = final state)",
                     run(model, x, y, norm, early_exit=False, halting=False), model))
+    for path in filter(None, args.get("compare", "").split(",")):
+        other, ock = load_ckpt(path)
+        otc = ock["train_config"]
+        recipe = (f"{'distilled' if otc.get('teacher') and otc.get('distill_weight') else 'labels only'}, tau {otc['ponder_cost']:g}, "
+                  f"{ock['epoch']} epochs")
+        rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
+                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path))
     if args.get("baseline") and Path(args["baseline"]).exists():
         base, bck = load_ckpt(args["baseline"])
         rows.append(row("Unshared baseline (no ACT, all iterations)", run(base, x, y, bck["normalization"]), base,

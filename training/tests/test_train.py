@@ -9,6 +9,7 @@ import torch
 
 from training import train
 from training.data import load_split, to_tensor
+from training import evaluate
 from training.evaluate import load_ckpt, training_curve
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
@@ -99,6 +100,16 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     assert torch.load(student_run / "ckpt.pt")["train_config"]["teacher"] == str(teacher_run / "ckpt.pt")
     distilled, labels_only = (torch.load(p / "ckpt.pt")["model"]["fc.weight"] for p in (student_run, tmp_path / "labels_only"))
     assert not torch.equal(distilled, labels_only)  # the teacher's term moved the student
+
+    report_path = tmp_path / "report.json"
+    evaluate.main([f"--data={cifar_archive}", f"--ckpt={student_run / 'ckpt.pt'}", f"--out={report_path}", "--threads=1",
+                   f"--baseline={teacher_run / 'ckpt.pt'}", f"--compare={tmp_path / 'labels_only' / 'ckpt.pt'}"])
+    report = json.loads(report_path.read_text())
+    names = [r["name"] for r in report["rows"]]
+    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 10
+    assert names[-2:] == ["IamNN, other run (labels only, tau 0.005, 1 epochs)", "Unshared baseline (no ACT, all iterations)"]
+    assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 1
+    assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
 
 
 def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
