@@ -99,10 +99,13 @@ def main(argv: list[str]) -> None:
     for path in filter(None, args.get("compare", "").split(",")):
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
-        recipe = (f"{'distilled' if otc.get('teacher') and otc.get('distill_weight') else 'labels only'}, tau {otc['ponder_cost']:g}, "
+        distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
+        taus = [r["tau"] for r in training_curve(path)]
+        recipe = (f"{'distilled' if distilled else 'labels only'}, tau {' then '.join(f'{t:g}' for t in dict.fromkeys(taus))}, "
                   f"{ock['epoch']} epochs")
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
-                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path))
+                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
+                        teacher=otc.get("teacher", "") if distilled else ""))
     if args.get("baseline") and Path(args["baseline"]).exists():
         base, bck = load_ckpt(args["baseline"])
         rows.append(row("Unshared baseline (no ACT, all iterations)", run(base, x, y, bck["normalization"]), base,

@@ -3,14 +3,17 @@
     /usr/bin/python3 -m training.train                                 # IamNN, default config (the shipped model)
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
-    /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt   # distil from the baseline
+    /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
+        --out=training/runs/iamnn-kd                                    # distil from the baseline
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
-the optimizer, the epoch, both configs and the source of model.py and train.py; `log.jsonl` beside
-it records loss, accuracy, mean iterations per stage, tau and wall time per epoch.
+the optimizer, the epoch, both configs, the teacher's sha256 and the source of model.py, train.py,
+data.py and evaluate.py as read at start; `log.jsonl` beside it records loss, accuracy, mean
+iterations per stage, tau and wall time per epoch.
 """
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import sys
 import time
@@ -97,8 +100,9 @@ def tau_at(epoch: int, tc: TrainConfig) -> float:
 
 def teacher_logits(teacher: IamNN, x: torch.Tensor, norm: dict) -> torch.Tensor:
     """Teacher logits [N, classes] for uint8 NCHW images, averaged over each image and its mirror. One pass
-    before training instead of one per step: the mirror average makes them match both flips the augmentation
-    draws, and the 2-pixel translations barely move them."""
+    before training instead of one per step: the mirror average gives one target for both flips the
+    augmentation draws (and is a slightly better teacher); the 2-pixel translations get the untranslated
+    image's target, an approximation."""
     return (predict(teacher, x, norm, early_exit=False)[0] + predict(teacher, x.flip(3), norm, early_exit=False)[0]) / 2
 
 
@@ -136,7 +140,8 @@ def main(argv: list[str]) -> None:
             if f.name not in given and f.name not in MACHINE_FIELDS and f.name in ckpt["train_config"]:
                 setattr(tc, f.name, ckpt["train_config"][f.name])
     check_trainable(tc, mc)
-    code = {name: (Path(__file__).parent / name).read_text() for name in ("model.py", "train.py", "data.py")}
+    code = {name: (Path(__file__).parent / name).read_text()
+            for name in ("model.py", "train.py", "data.py", "evaluate.py")}
     log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log
     rows = log_path.read_text().splitlines() if ckpt and log_path.exists() else []
     log_path.write_text("".join(r + "\n" for r in rows if json.loads(r)["epoch"] <= ckpt["epoch"]))
@@ -150,14 +155,20 @@ def main(argv: list[str]) -> None:
     if tc.limit_test:
         xte, yte = xte[:tc.limit_test], yte[:tc.limit_test]
 
-    soft = None
+    start_epoch, elapsed = (ckpt["epoch"], ckpt["elapsed_s"]) if ckpt else (0, 0.0)
+    soft, teacher_sha = None, None
     if tc.teacher:
+        teacher_sha = hashlib.sha256(Path(tc.teacher).read_bytes()).hexdigest()
+        if ckpt and ckpt.get("teacher_sha256", teacher_sha) != teacher_sha:
+            raise SystemExit(f"--resume: {tc.teacher} is not the teacher this run started with (sha256 differs)")
+        t0 = time.time()
         teacher, teacher_ckpt = load_ckpt(tc.teacher)
         soft = teacher_logits(teacher.to(tc.device), xtr, teacher_ckpt["normalization"])
-        print(f"teacher {tc.teacher}: train accuracy {(soft.argmax(1) == ytr).float().mean().item():.4f}", flush=True)
+        elapsed += time.time() - t0  # part of the training cost (paid again by each resumed session)
+        print(f"teacher {tc.teacher}: train accuracy {(soft.argmax(1) == ytr).float().mean().item():.4f}, "
+              f"{time.time() - t0:.0f}s", flush=True)
         del teacher
 
-    start_epoch, elapsed = 0, 0.0
     torch.manual_seed(tc.seed)
     model = IamNN(mc).to(tc.device)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
@@ -171,7 +182,6 @@ def main(argv: list[str]) -> None:
             opt.load_state_dict(ckpt["optimizer"])
         else:  # a model-only copy, e.g. training/checkpoints/baseline-cifar10.pt
             print("warning: model-only checkpoint: SGD momentum restarts from zero", flush=True)
-        start_epoch, elapsed = ckpt["epoch"], ckpt["elapsed_s"]
         print(f"resumed {ckpt_path} at epoch {start_epoch}", flush=True)
     print(f"params={count_params(model):,} train={len(xtr)} test={len(xte)} {asdict(mc)} {asdict(tc)}", flush=True)
 
@@ -212,16 +222,18 @@ def main(argv: list[str]) -> None:
                       f"{time.time() - t0:.0f}s", flush=True)
         elapsed += time.time() - t0
         test_logits, test_iters = predict(model, xte, {"mean": MEAN, "std": STD})
-        row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_kd": kd_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
+        row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
                "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
                "test_acc": (test_logits.argmax(1) == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
                "tau": tau, "epoch_s": time.time() - t0, "elapsed_s": elapsed}
+        if soft is not None:
+            row["train_kd"] = kd_sum / per_epoch
         print(json.dumps(row), flush=True)
         with open(log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                     "elapsed_s": elapsed, "model_config": asdict(mc), "train_config": asdict(tc),
-                    "normalization": {"mean": MEAN, "std": STD}, "code": code,
+                    "normalization": {"mean": MEAN, "std": STD}, "code": code, "teacher_sha256": teacher_sha,
                     "torch": torch.__version__}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
         if tc.stop_after and epoch + 1 >= tc.stop_after:

@@ -41,7 +41,7 @@ def test_split_run_equals_uninterrupted_run(cifar_archive, tmp_path):
         assert [r["tau"] for r in training_curve(str(ckpt))] == [0.01, 0.005, 0.005]
     assert [r["test_acc"] for r in log_rows(split)] == [r["test_acc"] for r in log_rows(whole)]
     assert list(b["model_config"]["max_iters"]) == [2, 3]  # the architecture came from the checkpoint too
-    assert set(b["code"]) == {"model.py", "train.py", "data.py"} and "optimizer" in b
+    assert set(b["code"]) == {"model.py", "train.py", "data.py", "evaluate.py"} and "optimizer" in b
 
 
 def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
@@ -93,10 +93,15 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     assert soft.shape == (50, 10) and soft.std() > 0
     assert torch.allclose(soft, train.teacher_logits(teacher, x.flip(3), ckpt["normalization"]), atol=1e-5)  # mirror-proof
 
-    distill = TINY_RUN + [f"--data={cifar_archive}", f"--teacher={teacher_run / 'ckpt.pt'}", "--epochs=1"]
+    distill = TINY_RUN + [f"--data={cifar_archive}", f"--teacher={teacher_run / 'ckpt.pt'}", "--epochs=2"]
     train.main(distill + [f"--out={student_run}"])
+    train.main(distill + [f"--out={tmp_path / 'split'}", "--stop_after=1"])
+    train.main([f"--data={cifar_archive}", f"--out={tmp_path / 'split'}", "--resume", "--threads=1"])
+    for k, v in torch.load(student_run / "ckpt.pt")["model"].items():  # the resumed run re-derives the same targets
+        assert torch.equal(v, torch.load(tmp_path / "split" / "ckpt.pt")["model"][k]), k
     train.main(distill + [f"--out={tmp_path / 'labels_only'}", "--distill_weight=0"])
-    assert log_rows(student_run)[0]["train_kd"] > 0
+    assert all(r["train_kd"] > 0 for r in log_rows(student_run))
+    assert "train_kd" not in log_rows(teacher_run)[0]
     assert torch.load(student_run / "ckpt.pt")["train_config"]["teacher"] == str(teacher_run / "ckpt.pt")
     distilled, labels_only = (torch.load(p / "ckpt.pt")["model"]["fc.weight"] for p in (student_run, tmp_path / "labels_only"))
     assert not torch.equal(distilled, labels_only)  # the teacher's term moved the student
@@ -107,12 +112,18 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     report = json.loads(report_path.read_text())
     names = [r["name"] for r in report["rows"]]
     assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 10
-    assert names[-2:] == ["IamNN, other run (labels only, tau 0.005, 1 epochs)", "Unshared baseline (no ACT, all iterations)"]
-    assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 1
+    assert names[-2:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, 2 epochs)",
+                          "Unshared baseline (no ACT, all iterations)"]
+    assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
+
+    teacher_run.joinpath("ckpt.pt").write_bytes(b"retrained")  # a different teacher under the same path
+    with pytest.raises(SystemExit, match="not the teacher this run started with"):
+        train.main([f"--data={cifar_archive}", f"--out={student_run}", "--resume", "--threads=1", "--epochs=3"])
     assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
 
 
 def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
+    torch.manual_seed(0)
     t = torch.randn(8, 10)
     assert train.distill_loss(t.clone(), t, 4.0).abs() < 1e-6
     assert train.distill_loss(t + torch.randn(8, 10), t, 4.0) > 1e-3
