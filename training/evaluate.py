@@ -7,9 +7,9 @@
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
 (each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
-the unshared baseline. Each with accuracy,
-params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the
-shipped setting and the training curve (tau, test accuracy, iterations per epoch) from the run's log.
+the unshared baseline. Each with accuracy, params and FLOPs min/mean/max. Also per-stage iteration
+histograms (the paper's Figure 2) for the shipped setting and the training curve (tau, test accuracy,
+iterations per epoch) from the run's log.
 """
 from __future__ import annotations
 

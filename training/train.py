@@ -164,9 +164,10 @@ def main(argv: list[str]) -> None:
         t0 = time.time()
         teacher, teacher_ckpt = load_ckpt(tc.teacher)
         soft = teacher_logits(teacher.to(tc.device), xtr, teacher_ckpt["normalization"])
-        elapsed += time.time() - t0  # part of the training cost (paid again by each resumed session)
+        teacher_s = time.time() - t0
+        elapsed += teacher_s  # part of the training cost (paid again by each resumed session)
         print(f"teacher {tc.teacher}: train accuracy {(soft.argmax(1) == ytr).float().mean().item():.4f}, "
-              f"{time.time() - t0:.0f}s", flush=True)
+              f"{teacher_s:.0f}s", flush=True)
         del teacher
 
     torch.manual_seed(tc.seed)
