@@ -78,6 +78,16 @@ def training_curve(ckpt_path: str) -> list[dict]:
     return []
 
 
+def tau_schedule(ckpt_path: str, train_config: dict) -> str:
+    """The run's ponder costs in order, e.g. "0.01 then 0.005": from its log, which also knows a tau re-tuned on
+    --resume; without a log, from the schedule its train_config describes."""
+    taus = [r["tau"] for r in training_curve(ckpt_path)]
+    if not taus:
+        early = [train_config["ponder_cost_early"]] if train_config.get("ponder_early_epochs") else []
+        taus = early + [train_config["ponder_cost"]]
+    return " then ".join(f"{t:g}" for t in dict.fromkeys(taus))
+
+
 def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     torch.set_num_threads(int(args.get("threads", 2)))
@@ -100,9 +110,7 @@ def main(argv: list[str]) -> None:
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
         distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
-        taus = [r["tau"] for r in training_curve(path)]
-        recipe = (f"{'distilled' if distilled else 'labels only'}, tau {' then '.join(f'{t:g}' for t in dict.fromkeys(taus))}, "
-                  f"{ock['epoch']} epochs")
+        recipe = f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, otc)}, {ock['epoch']} epochs"
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
                         threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
                         teacher=otc.get("teacher", "") if distilled else ""))

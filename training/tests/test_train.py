@@ -130,3 +130,13 @@ def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
     s = (t + torch.randn(8, 10)).requires_grad_()
     train.distill_loss(s, t, 4.0).backward()  # T^2 scaling: the gradient is T * (softmax(s/T) - softmax(t/T)) / batch
     assert torch.allclose(s.grad, 4.0 * (torch.softmax(s / 4, 1) - torch.softmax(t / 4, 1)) / 8, atol=1e-6)
+
+
+def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
+    ckpt = tmp_path / "run.pt"  # a checkpoint copied without its log
+    config = {"ponder_cost_early": 0.01, "ponder_early_epochs": 3, "ponder_cost": 0.005}
+    assert evaluate.tau_schedule(str(ckpt), config) == "0.01 then 0.005"
+    assert evaluate.tau_schedule(str(ckpt), {**config, "ponder_early_epochs": 0}) == "0.005"
+    rows = [{"epoch": e, "tau": t, "test_acc": 0, "test_iters": []} for e, t in ((1, 0.01), (2, 0.0035), (3, 0.005))]
+    tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # tau re-tuned on --resume
+    assert evaluate.tau_schedule(str(ckpt), config) == "0.01 then 0.0035 then 0.005"
