@@ -65,6 +65,13 @@ class Bottleneck(nn.Module):
         return self.bn3[i](self.conv3(x))
 
 
+def at_least_fp32(t: torch.Tensor) -> torch.Tensor:
+    """`t` in float32, or in float64 if it is. Under bf16 autocast (train.py --precision=bf16) the convs and FCs
+    give bf16, but halting compares cumulative sums against 1 - eps = 0.99, which bf16's 8-bit mantissa cannot
+    resolve (0.99 rounds to 0.98828125): the halting probabilities and everything summed from them stay float32."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))
+
+
 class ActHead(nn.Module):
     def __init__(self, cin: int, hidden: int, bias: float):
         super().__init__()
@@ -72,7 +79,7 @@ class ActHead(nn.Module):
         nn.init.constant_(self.fc3.bias, bias)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.fc3(F.relu(self.fc2(F.relu(self.fc1(g)))))).squeeze(1)
+        return torch.sigmoid(at_least_fp32(self.fc3(F.relu(self.fc2(F.relu(self.fc1(g))))))).squeeze(1)
 
 
 class Stage(nn.Module):
@@ -107,11 +114,12 @@ class Stage(nn.Module):
             for i in range(t):
                 s = s + self.step(x0, s, i)[0]
             return s, torch.full((bsz,), t, dtype=torch.long, device=x0.device), None
-        y = torch.zeros_like(s)
-        cum = x0.new_zeros(bsz)
+        acc = at_least_fp32(x0).dtype  # ACT's sums and the halting-weighted output (see at_least_fp32)
+        y = torch.zeros_like(s, dtype=acc)
+        cum = torch.zeros(bsz, dtype=acc, device=x0.device)
         running = torch.ones(bsz, dtype=torch.bool, device=x0.device)
         n_iters = torch.full((bsz,), t, dtype=torch.long, device=x0.device)
-        remainder = x0.new_zeros(bsz)
+        remainder = torch.zeros(bsz, dtype=acc, device=x0.device)
         for i in range(t):
             h, p = self.step(x0, s, i)
             s = s + h
@@ -168,7 +176,7 @@ class IamNN(nn.Module):
 
     def _run(self, x, early_exit: bool, max_iters=None, eps=None, halting=True):
         x = self.stem_forward(x)
-        iters, ponder = [], x.new_zeros(x.shape[0])
+        iters, ponder = [], torch.zeros(x.shape[0], dtype=at_least_fp32(x).dtype, device=x.device)
         for k, stage in enumerate(self.stages):
             if k > 0:
                 x = F.max_pool2d(x, 2)
@@ -176,7 +184,7 @@ class IamNN(nn.Module):
             y, n, r = stage.forward_early_exit(x, t, eps) if early_exit else stage.forward(x, t, eps, halting)
             iters.append(n)
             if r is not None:
-                ponder = ponder + n.to(x.dtype) + r
+                ponder = ponder + n + r
             x = F.relu(y)
         logits = self.fc(x.mean((2, 3)))
         return logits, torch.stack(iters, 1), ponder

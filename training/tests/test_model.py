@@ -65,6 +65,24 @@ def test_ponder_cost_is_n_plus_remainder():
         assert st.act.fc3.bias.grad.item() < 0
 
 
+def test_halting_stays_float32_under_bf16_autocast():
+    """train.py --precision=bf16: convs run in bf16, but the halting probabilities, their cumulative sums, the
+    ponder cost and the halting-weighted stage outputs stay float32 (bf16 cannot tell 0.99 from 0.988)."""
+    m = randomized(TINY)
+    x = varied(64)
+    halting = []
+    m.stages[0].act.register_forward_hook(lambda mod, inp, out: halting.append(out.dtype))
+    m.stages[0].register_forward_hook(lambda mod, inp, out: halting.append(out[0].dtype))
+    with torch.no_grad():
+        ref_logits, ref_iters, ref_ponder = m(x)
+        with torch.autocast("cpu", torch.bfloat16):
+            logits, iters, ponder = m(x)
+    assert logits.dtype == torch.bfloat16 and ponder.dtype == torch.float32
+    assert set(halting) == {torch.float32}
+    assert (iters == ref_iters).all(1).float().mean() > 0.9  # bf16 moves only images at a halting boundary
+    assert (logits.float() - ref_logits).abs().max() < 0.1 * ref_logits.abs().max()
+
+
 def test_baseline_runs_every_iteration():
     m = randomized(ModelConfig(**SMALL, shared=False))
     _, iters, ponder = m(torch.randn(4, 3, 32, 32))

@@ -1,6 +1,6 @@
 """train.py end to end on a tiny synthetic archive: a run split by --stop_after and --resume equals an
 uninterrupted one bit for bit, the ponder-cost schedule crosses the split, a resumed run keeps its recipe
-and its log stays one row per checkpointed epoch, configurations that cannot train are refused,
+(or re-tunes tau and precision) and its log stays one row per checkpointed epoch, configurations that cannot train are refused,
 distillation uses a mirror-averaged teacher, and evaluate.py finds the run's log for report.json."""
 import json
 
@@ -48,11 +48,13 @@ def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
     out = tmp_path / "run"
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
     train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--threads=1", "--epochs=4", "--ponder_cost=0.02",
-         "--stop_after=2"])
+         "--stop_after=2", "--precision=bf16"])
     rows = log_rows(out)
-    assert [r["tau"] for r in rows] == [0.01, 0.02]
+    assert [(r["tau"], r["precision"]) for r in rows] == [(0.01, "fp32"), (0.02, "bf16")]
     ckpt = torch.load(out / "ckpt.pt")
     assert ckpt["train_config"]["epochs"] == 4 and ckpt["train_config"]["batch_size"] == 16
+    assert all(v.dtype == torch.float32 for k, v in ckpt["model"].items() if v.is_floating_point())
+    assert rows[1]["train_ce"] < rows[0]["train_ce"]  # the bf16 epoch went on learning
 
 
 def test_unknown_option_lists_the_valid_ones():
@@ -78,6 +80,8 @@ def test_refuses_what_cannot_work(cifar_archive, tmp_path):
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--shared=False"])
     with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # tau 0 in every epoch the run has
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--ponder_cost=0", "--ponder_early_epochs=0"])
+    with pytest.raises(SystemExit, match="valid values are fp32, bf16"):
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--precision=fp16"])
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
     with pytest.raises(SystemExit, match=r"fixes max_iters \(max_iters=\(2, 3\)\)"):
         train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--max_iters=(4, 4)"])
