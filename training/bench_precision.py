@@ -1,8 +1,11 @@
-"""Training speed, float32 vs bf16 autocast (train.py --precision), on this machine: the same steps train.py
-takes (augmentation, forward over every iteration, losses, backward, SGD) on random batches, the two
-precisions alternating so that both see the same machine load. Prints a table.
+"""Training speed, float32 vs bf16 autocast (train.py --precision), on this machine: the steps train.py takes
+(augmentation, forward over every iteration, losses, backward, SGD) on real training batches. Each precision
+runs in its own block of steps, in the order fp32, bf16, bf16, fp32, so that drift cancels (single steps
+interleaved gave bf16 a larger lead). Start from a trained checkpoint with --ckpt: a fresh network runs
+float32 slower than a trained one. Prints a table; the README quotes it.
 
-    /usr/bin/python3 -m training.bench_precision [--steps=8] [--shared=False] [--threads=2]
+    /usr/bin/python3 -m training.bench_precision [--ckpt=training/checkpoints/iamnn-cifar10.pt] [--steps=8]
+        [--shared=False --zero_init_last_bn=False] [--threads=2]
 """
 from __future__ import annotations
 
@@ -13,40 +16,41 @@ import time
 
 import torch
 
-from training.data import augment, normalize
+from training.data import augment, load_split, normalize, to_tensor
+from training.evaluate import load_ckpt
 from training.model import IamNN
 from training.train import MEAN, PRECISIONS, STD, make_optimizer, parse_args, train_step
 
 
 def main(argv: list[str]) -> None:
-    steps = next((int(a.split("=")[1]) for a in argv if a.startswith("--steps=")), 8)
-    tc, mc, _ = parse_args([a for a in argv if not a.startswith("--steps=")])
+    opts = dict(a.lstrip("-").partition("=")[::2] for a in argv if a.split("=")[0] in ("--steps", "--ckpt"))
+    tc, mc, _ = parse_args([a for a in argv if a.split("=")[0] not in ("--steps", "--ckpt")])
+    steps = int(opts.get("steps", 8))
     torch.set_num_threads(tc.threads)
     gen = torch.Generator().manual_seed(0)
-    x = torch.randint(0, 256, (tc.batch_size, 3, 32, 32), dtype=torch.uint8, generator=gen)
-    y = torch.randint(0, 10, (tc.batch_size,), generator=gen)
-    runs = {}
-    for precision in PRECISIONS:
-        torch.manual_seed(tc.seed)
-        model = IamNN(mc).to(tc.device).train()
-        runs[precision] = (model, make_optimizer(model, tc), [])
-    for step in range(steps + 1):  # step 0 warms up (oneDNN picks its kernels) and is not timed
-        for precision, (model, opt, times) in runs.items():
-            tc.precision = precision
+    xs, ys = load_split(tc.data, "train")
+    x, y = to_tensor(xs[:tc.batch_size * steps]), torch.from_numpy(ys[:tc.batch_size * steps])
+    times = {p: [] for p in PRECISIONS}
+    for precision in PRECISIONS + PRECISIONS[::-1]:
+        model = load_ckpt(opts["ckpt"])[0] if opts.get("ckpt") else IamNN(mc)
+        model.to(tc.device).train()
+        opt, tc.precision = make_optimizer(model, tc), precision
+        for step in range(steps + 1):  # step 0 warms up (oneDNN picks its kernels) and is not timed
+            idx = slice((step % steps) * tc.batch_size, (step % steps + 1) * tc.batch_size)
             t0 = time.perf_counter()
-            xb = augment(normalize(x, MEAN, STD), tc.translate, gen).to(tc.device)
-            train_step(model, opt, xb, y.to(tc.device), None, tc.ponder_cost, tc)
+            xb = augment(normalize(x[idx], MEAN, STD), tc.translate, gen).to(tc.device)
+            train_step(model, opt, xb, y[idx].to(tc.device), None, tc.ponder_cost, tc)
             if step:
-                times.append(time.perf_counter() - t0)
-    base = statistics.median(runs["fp32"][2])
-    print(f"{'shared' if mc.shared else 'unshared baseline'}, batch {tc.batch_size}, {steps} steps each, "
-          f"{tc.device} ({platform.processor() or platform.machine()}), {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}")
+                times[precision].append(time.perf_counter() - t0)
+    base = statistics.median(times["fp32"])
     per_epoch = 50_000 // tc.batch_size
+    print(f"{opts.get('ckpt') or ('fresh IamNN' if mc.shared else 'fresh unshared baseline')}, batch {tc.batch_size}, "
+          f"2 x {steps} steps each, {tc.device} ({platform.machine()}), {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}")
     print(f"| precision | median s/step | min s/step | s/epoch ({per_epoch} steps) | speed vs fp32 |\n|---|---|---|---|---|")
-    for precision, (_, _, times) in runs.items():
-        med = statistics.median(times)
-        print(f"| {precision} | {med:.3f} | {min(times):.3f} | {med * per_epoch:.0f} | {base / med:.2f}x |")
+    for precision, ts in times.items():
+        med = statistics.median(ts)
+        print(f"| {precision} | {med:.3f} | {min(ts):.3f} | {med * per_epoch:.0f} | {base / med:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,20 @@
+"""training/bench_precision.py runs both precisions, from a fresh network or a checkpoint, and prints its table."""
+from training import bench_precision, train
+from training.tests.test_train import TINY_RUN
+
+
+def table_rows(out: str) -> list[list[str]]:
+    return [line.strip("|").split(" | ") for line in out.splitlines() if line.startswith("| fp32") or line.startswith("| bf16")]
+
+
+def test_prints_both_precisions_with_fp32_as_the_reference(cifar_archive, tmp_path, capsys):
+    bench_precision.main(TINY_RUN + [f"--data={cifar_archive}", "--steps=2", "--batch_size=4"])
+    rows = table_rows(capsys.readouterr().out)
+    assert [r[0].strip() for r in rows] == ["fp32", "bf16"] and rows[0][-1].strip() == "1.00x"
+
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path}", "--stop_after=1"])
+    capsys.readouterr()
+    bench_precision.main([f"--data={cifar_archive}", f"--ckpt={tmp_path / 'ckpt.pt'}", "--steps=1", "--batch_size=4",
+                          "--threads=1"])
+    out = capsys.readouterr().out
+    assert out.startswith(str(tmp_path / "ckpt.pt")) and len(table_rows(out)) == 2
