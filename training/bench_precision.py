@@ -1,8 +1,8 @@
 """Training speed, float32 vs bf16 autocast (train.py --precision), on this machine: the steps train.py takes
 (augmentation, forward over every iteration, losses, backward, SGD) on real training batches. Each precision
-runs in its own block of steps, in the order fp32, bf16, bf16, fp32, so that drift cancels (single steps
-interleaved gave bf16 a larger lead). Start from a trained checkpoint with --ckpt: a fresh network runs
-float32 slower than a trained one. Prints a table; the README quotes it.
+runs in its own block of steps, in the order fp32, bf16, bf16, fp32, so that drift cancels. --ckpt starts
+from a trained network's architecture and weights (the recipe options still come from the command line).
+Prints a table; the README quotes it.
 
     /usr/bin/python3 -m training.bench_precision [--ckpt=training/checkpoints/iamnn-cifar10.pt] [--steps=8]
         [--shared=False --zero_init_last_bn=False] [--threads=2]
@@ -40,10 +40,12 @@ def main(argv: list[str]) -> None:
             t0 = time.perf_counter()
             xb = augment(normalize(x[idx], MEAN, STD), tc.translate, gen).to(tc.device)
             train_step(model, opt, xb, y[idx].to(tc.device), None, tc.ponder_cost, tc)
+            if tc.device.startswith("cuda"):
+                torch.cuda.synchronize()  # the step's kernels, not just their launch
             if step:
                 times[precision].append(time.perf_counter() - t0)
     base = statistics.median(times["fp32"])
-    per_epoch = 50_000 // tc.batch_size
+    per_epoch = len(xs) // tc.batch_size
     print(f"{opts.get('ckpt') or ('fresh IamNN' if mc.shared else 'fresh unshared baseline')}, batch {tc.batch_size}, "
           f"2 x {steps} steps each, {tc.device} ({platform.machine()}), {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}")

@@ -78,13 +78,15 @@ def training_curve(ckpt_path: str) -> list[dict]:
     return []
 
 
-def tau_schedule(ckpt_path: str, train_config: dict) -> str:
+def tau_schedule(ckpt_path: str, ckpt: dict) -> str:
     """The run's ponder costs in order, e.g. "0.01 then 0.005": from its log, which also knows a tau re-tuned on
-    --resume; without a log, from the schedule its train_config describes."""
+    --resume; without a log, from the schedule its train_config gives for the epochs it trained."""
     taus = [r["tau"] for r in training_curve(ckpt_path)]
     if not taus:
-        early = [train_config["ponder_cost_early"]] if train_config.get("ponder_early_epochs") else []
-        taus = early + [train_config["ponder_cost"]]
+        from training.train import TrainConfig, tau_at  # here: train.py imports this module
+        fields = set(TrainConfig.__dataclass_fields__)
+        tc = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k in fields})
+        taus = [tau_at(e, tc) for e in range(ckpt["epoch"])]
     return " then ".join(f"{t:g}" for t in dict.fromkeys(taus))
 
 
@@ -110,7 +112,7 @@ def main(argv: list[str]) -> None:
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
         distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
-        recipe = f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, otc)}, {ock['epoch']} epochs"
+        recipe = f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, ock)}, {ock['epoch']} epochs"
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
                         threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
                         teacher=otc.get("teacher", "") if distilled else ""))

@@ -65,11 +65,12 @@ class Bottleneck(nn.Module):
         return self.bn3[i](self.conv3(x))
 
 
-def at_least_fp32(t: torch.Tensor) -> torch.Tensor:
-    """`t` in float32, or in float64 if it is. Under bf16 autocast (train.py --precision=bf16) the convs and FCs
-    give bf16, but halting compares cumulative sums against 1 - eps = 0.99, which bf16's 8-bit mantissa cannot
-    resolve (0.99 rounds to 0.98828125): the halting probabilities and everything summed from them stay float32."""
-    return t.to(torch.promote_types(t.dtype, torch.float32))
+def sum_dtype(t: torch.Tensor) -> torch.dtype:
+    """float32, or float64 for a float64 model: the dtype of everything ACT sums (state, halting scores and
+    their running sum, the halting-weighted output, the ponder cost). Under bf16 autocast (train.py
+    --precision=bf16) only the block's convs run in bf16: halting compares running sums against
+    1 - eps = 0.99, which bf16's 8-bit mantissa cannot resolve (0.99 rounds to 0.98828125)."""
+    return torch.promote_types(t.dtype, torch.float32)
 
 
 class ActHead(nn.Module):
@@ -79,7 +80,9 @@ class ActHead(nn.Module):
         nn.init.constant_(self.fc3.bias, bias)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(at_least_fp32(self.fc3(F.relu(self.fc2(F.relu(self.fc1(g))))))).squeeze(1)
+        with torch.autocast(g.device.type, enabled=False):  # the halting score in full precision (sum_dtype)
+            g = g.to(sum_dtype(g))
+            return torch.sigmoid(self.fc3(F.relu(self.fc2(F.relu(self.fc1(g)))))).squeeze(1)
 
 
 class Stage(nn.Module):
@@ -109,17 +112,16 @@ class Stage(nn.Module):
         eps = self.eps if eps is None else eps
         bsz = x0.shape[0]
         s = x0.new_zeros(bsz, self.block.conv3.out_channels if self.shared else self.blocks[0].conv3.out_channels,
-                         *x0.shape[2:])
+                         *x0.shape[2:], dtype=sum_dtype(x0))
         if not self.shared or not halting:
             for i in range(t):
                 s = s + self.step(x0, s, i)[0]
             return s, torch.full((bsz,), t, dtype=torch.long, device=x0.device), None
-        acc = at_least_fp32(x0).dtype  # ACT's sums and the halting-weighted output (see at_least_fp32)
-        y = torch.zeros_like(s, dtype=acc)
-        cum = torch.zeros(bsz, dtype=acc, device=x0.device)
+        y = torch.zeros_like(s)
+        cum = s.new_zeros(bsz)
         running = torch.ones(bsz, dtype=torch.bool, device=x0.device)
         n_iters = torch.full((bsz,), t, dtype=torch.long, device=x0.device)
-        remainder = torch.zeros(bsz, dtype=acc, device=x0.device)
+        remainder = s.new_zeros(bsz)
         for i in range(t):
             h, p = self.step(x0, s, i)
             s = s + h
@@ -140,8 +142,8 @@ class Stage(nn.Module):
         t = self.t if t is None else min(t, self.t)
         eps = self.eps if eps is None else eps
         bsz = x0.shape[0]
-        s = x0.new_zeros(bsz, self.block.conv3.out_channels, *x0.shape[2:])
-        y, cum = torch.zeros_like(s), x0.new_zeros(bsz)
+        s = x0.new_zeros(bsz, self.block.conv3.out_channels, *x0.shape[2:], dtype=sum_dtype(x0))
+        y, cum = torch.zeros_like(s), s.new_zeros(bsz)
         n_iters = torch.zeros(bsz, dtype=torch.long, device=x0.device)
         active = torch.arange(bsz, device=x0.device)
         for i in range(t):
@@ -176,7 +178,7 @@ class IamNN(nn.Module):
 
     def _run(self, x, early_exit: bool, max_iters=None, eps=None, halting=True):
         x = self.stem_forward(x)
-        iters, ponder = [], torch.zeros(x.shape[0], dtype=at_least_fp32(x).dtype, device=x.device)
+        iters, ponder = [], x.new_zeros(x.shape[0], dtype=sum_dtype(x))
         for k, stage in enumerate(self.stages):
             if k > 0:
                 x = F.max_pool2d(x, 2)

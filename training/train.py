@@ -51,7 +51,7 @@ class TrainConfig:
     distill_temp: float = 4.0       # T: softens both distributions (Hinton et al. 2015)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     precision: str = "fp32"         # "fp32" | "bf16": bf16 autocast for the training forward and backward,
-                                    # 1.45x faster here (AMX; training/bench_precision.py); weights, SGD,
+                                    # 1.45x faster here for IamNN (AMX; bench_precision.py); weights, SGD,
                                     # ACT's halting sums, the losses and every evaluation stay float32
     seed: int = 0
     threads: int = 2                # CPU threads (Debian's torch starts with 1)
@@ -138,11 +138,12 @@ def train_step(model: IamNN, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: t
     ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
     kd = None if soft is None else distill_loss(logits, soft, tc.distill_temp)
     task = ce if kd is None else (1 - tc.distill_weight) * ce + tc.distill_weight * kd
-    loss = task + tau * ponder.mean()
+    ponder = ponder.mean()
+    loss = task + tau * ponder
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return logits.detach(), n_iters, ce.detach(), None if kd is None else kd.detach(), ponder.mean().detach()
+    return logits.detach(), n_iters, ce.detach(), None if kd is None else kd.detach(), ponder.detach()
 
 
 def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
@@ -152,6 +153,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     without one cannot learn."""
     if tc.precision not in PRECISIONS:
         raise SystemExit(f"--precision={tc.precision}: valid values are {', '.join(PRECISIONS)}")
+    if tc.precision == "bf16" and tc.device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        raise SystemExit("--precision=bf16: this GPU has no bf16 support; use --precision=fp32")
     if mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):
         raise SystemExit("zero_init_last_bn=True needs a ponder cost to train (the baseline and tau = 0 have "
                          "none): add --zero_init_last_bn=False")

@@ -1,4 +1,5 @@
-"""training/bench_precision.py runs both precisions, from a fresh network or a checkpoint, and prints its table."""
+"""A smoke test: training/bench_precision.py runs both precisions, from a fresh network or a checkpoint, and
+prints its table (its timings are the benchmark's business, not a test's)."""
 from training import bench_precision, train
 from training.tests.test_train import TINY_RUN
 
@@ -10,7 +11,8 @@ def table_rows(out: str) -> list[list[str]]:
 def test_prints_both_precisions_with_fp32_as_the_reference(cifar_archive, tmp_path, capsys):
     bench_precision.main(TINY_RUN + [f"--data={cifar_archive}", "--steps=2", "--batch_size=4"])
     rows = table_rows(capsys.readouterr().out)
-    assert [r[0].strip() for r in rows] == ["fp32", "bf16"] and rows[0][-1].strip() == "1.00x"
+    assert [r[0].strip() for r in rows] == ["fp32", "bf16"]
+    assert all(float(r[1]) > 0 for r in rows)  # median seconds per step
 
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path}", "--stop_after=1"])
     capsys.readouterr()

@@ -66,19 +66,23 @@ def test_ponder_cost_is_n_plus_remainder():
 
 
 def test_halting_stays_float32_under_bf16_autocast():
-    """train.py --precision=bf16: convs run in bf16, but the halting probabilities, their cumulative sums, the
-    ponder cost and the halting-weighted stage outputs stay float32 (bf16 cannot tell 0.99 from 0.988)."""
+    """train.py --precision=bf16: the block's convs run in bf16; the ACT heads, the state, the halting sums,
+    the halting-weighted stage outputs and the ponder cost stay float32 (bf16 cannot tell 0.99 from 0.988)."""
     m = randomized(TINY)
     x = varied(64)
-    halting = []
-    m.stages[0].act.register_forward_hook(lambda mod, inp, out: halting.append(out.dtype))
-    m.stages[0].register_forward_hook(lambda mod, inp, out: halting.append(out[0].dtype))
+    dtypes = {}
+    for name, mod in (("conv", m.stages[0].block.conv1), ("act fc", m.stages[0].act.fc1), ("halting", m.stages[0].act)):
+        mod.register_forward_hook(lambda mod, inp, out, name=name: dtypes.setdefault(name, set()).add(out.dtype))
     with torch.no_grad():
-        ref_logits, ref_iters, ref_ponder = m(x)
+        ref_logits, ref_iters, _ = m(x)
+        dtypes.clear()
         with torch.autocast("cpu", torch.bfloat16):
             logits, iters, ponder = m(x)
-    assert logits.dtype == torch.bfloat16 and ponder.dtype == torch.float32
-    assert set(halting) == {torch.float32}
+            x0 = m.stem_forward(x)
+            outputs = [m.stages[0](x0)[0], m.stages[0].forward_early_exit(x0)[0]]
+    assert dtypes == {"conv": {torch.bfloat16}, "act fc": {torch.float32}, "halting": {torch.float32}}
+    assert x0.dtype == torch.bfloat16 and {y.dtype for y in outputs} == {torch.float32}
+    assert ponder.dtype == torch.float32 and logits.dtype == torch.bfloat16
     assert (iters == ref_iters).all(1).float().mean() > 0.9  # bf16 moves only images at a halting boundary
     assert (logits.float() - ref_logits).abs().max() < 0.1 * ref_logits.abs().max()
 

@@ -11,6 +11,7 @@ from training import train
 from training.data import load_split, to_tensor
 from training import evaluate
 from training.evaluate import load_ckpt, training_curve
+from training.model import IamNN, ModelConfig
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
             "--act_hidden=8", "--batch_size=16", "--epochs=3", "--ponder_early_epochs=1", "--lr=0.05",
@@ -138,9 +139,23 @@ def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
 
 def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
     ckpt = tmp_path / "run.pt"  # a checkpoint copied without its log
-    config = {"ponder_cost_early": 0.01, "ponder_early_epochs": 3, "ponder_cost": 0.005}
-    assert evaluate.tau_schedule(str(ckpt), config) == "0.01 then 0.005"
-    assert evaluate.tau_schedule(str(ckpt), {**config, "ponder_early_epochs": 0}) == "0.005"
+    config = {"ponder_cost_early": 0.01, "ponder_early_epochs": 3, "ponder_cost": 0.005, "retired_field": 1}
+    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 5}) == "0.01 then 0.005"
+    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 2}) == "0.01"  # stopped early
+    assert evaluate.tau_schedule(str(ckpt), {"train_config": {**config, "ponder_early_epochs": 0}, "epoch": 5}) == "0.005"
     rows = [{"epoch": e, "tau": t, "test_acc": 0, "test_iters": []} for e, t in ((1, 0.01), (2, 0.0035), (3, 0.005))]
     tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # tau re-tuned on --resume
-    assert evaluate.tau_schedule(str(ckpt), config) == "0.01 then 0.0035 then 0.005"
+    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 3}) == "0.01 then 0.0035 then 0.005"
+
+
+def test_train_step_runs_the_convs_in_the_precision_asked_for():
+    model = IamNN(ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(2, 3), act_hidden=8))
+    seen = []
+    model.stem.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    for precision in train.PRECISIONS:
+        tc = train.TrainConfig(precision=precision, device="cpu")
+        logits, *_ = train.train_step(model, train.make_optimizer(model, tc), x, y, None, 0.01, tc)
+        assert logits.dtype == torch.float32  # the losses are computed in float32 either way
+    assert seen == [torch.float32, torch.bfloat16]
+    assert all(p.dtype == torch.float32 for p in model.parameters())
