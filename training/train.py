@@ -51,7 +51,7 @@ class TrainConfig:
     distill_temp: float = 4.0       # T: softens both distributions (Hinton et al. 2015)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
     precision: str = "fp32"         # "fp32" | "bf16": bf16 autocast for the training forward and backward,
-                                    # 1.45x faster here for IamNN (AMX; bench_precision.py); weights, SGD,
+                                    # 1.4x faster here for IamNN (AMX; bench_precision.py); weights, SGD,
                                     # ACT's halting sums, the losses and every evaluation stay float32
     seed: int = 0
     threads: int = 2                # CPU threads (Debian's torch starts with 1)

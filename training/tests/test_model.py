@@ -66,7 +66,7 @@ def test_ponder_cost_is_n_plus_remainder():
 
 
 def test_halting_stays_float32_under_bf16_autocast():
-    """train.py --precision=bf16: the block's convs run in bf16; the ACT heads, the state, the halting sums,
+    """train.py --precision=bf16: convs and FCs run in bf16; the halting scores, the state, the halting sums,
     the halting-weighted stage outputs and the ponder cost stay float32 (bf16 cannot tell 0.99 from 0.988)."""
     m = randomized(TINY)
     x = varied(64)
@@ -80,7 +80,7 @@ def test_halting_stays_float32_under_bf16_autocast():
             logits, iters, ponder = m(x)
             x0 = m.stem_forward(x)
             outputs = [m.stages[0](x0)[0], m.stages[0].forward_early_exit(x0)[0]]
-    assert dtypes == {"conv": {torch.bfloat16}, "act fc": {torch.float32}, "halting": {torch.float32}}
+    assert dtypes == {"conv": {torch.bfloat16}, "act fc": {torch.bfloat16}, "halting": {torch.float32}}
     assert x0.dtype == torch.bfloat16 and {y.dtype for y in outputs} == {torch.float32}
     assert ponder.dtype == torch.float32 and logits.dtype == torch.bfloat16
     assert (iters == ref_iters).all(1).float().mean() > 0.9  # bf16 moves only images at a halting boundary
