@@ -98,7 +98,9 @@ def load_split(source: str, split: str) -> tuple[np.ndarray, np.ndarray]:
             return z["x"], z["y"]
     x, y = _decode_jpeg_tar(path) if kind == "jpeg" else _decode_python_archive(path, split)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
+    # A per-process temp name: two runs started together both decode, and a shared name let one
+    # process move the other's half-written file away (FileNotFoundError in the second os.replace).
+    tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, x=x, y=y)
     os.replace(tmp, cache)
     return x, y

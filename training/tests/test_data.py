@@ -31,6 +31,25 @@ def test_jpeg_folder_archive(tmp_path, monkeypatch):
     assert np.array_equal(x, x2) and any((tmp_path / "cache").iterdir())
 
 
+def test_two_processes_decoding_at_once_both_get_the_data(cifar_archive, monkeypatch):
+    """A second process decodes and writes the cache while the first is still writing its own copy."""
+    pids = iter([101, 202])
+    monkeypatch.setattr(data.os, "getpid", lambda: next(pids))
+    savez, calls = np.savez, []
+
+    def savez_while_another_process_decodes(path, **arrays):
+        savez(path, **arrays)
+        calls.append(path)
+        if len(calls) == 1:  # the first process has written its temp file but not yet renamed it
+            calls.append(data.load_split(cifar_archive, "test"))
+
+    monkeypatch.setattr(data.np, "savez", savez_while_another_process_decodes)
+    x, y = data.load_split(cifar_archive, "test")
+    x2, y2 = calls[2]
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert [p.name for p in data.CACHE_DIR.iterdir() if "tmp" in p.name] == []
+
+
 def test_official_python_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache")
     raw = np.arange(2 * 3072, dtype=np.uint8).reshape(2, 3072)
