@@ -68,13 +68,15 @@ def row(name: str, r: dict, model: IamNN, **extra) -> dict:
 
 
 def training_curve(ckpt_path: str) -> list[dict]:
-    """Per-epoch tau, test accuracy and mean iterations from the run's log: `log.jsonl` beside a run's
+    """Per-epoch tau, precision, test accuracy and mean iterations from the run's log: `log.jsonl` beside a run's
     ckpt.pt, or `<name>.log.jsonl` beside a checkpoint copied to training/checkpoints/."""
     p = Path(ckpt_path)
     for log in (p.with_name("log.jsonl"), p.with_suffix(".log.jsonl")):
         if log.exists():
             rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-            return [{k: r[k] for k in ("epoch", "tau", "test_acc", "test_iters")} for r in rows]
+            # a run may switch precision on --resume; rows from before train.py had --precision are fp32
+            return [{**{k: r[k] for k in ("epoch", "tau", "test_acc", "test_iters")},
+                     "precision": r.get("precision", "fp32")} for r in rows]
     return []
 
 

@@ -52,6 +52,7 @@ def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
          "--stop_after=2", "--precision=bf16"])
     rows = log_rows(out)
     assert [(r["tau"], r["precision"]) for r in rows] == [(0.01, "fp32"), (0.02, "bf16")]
+    assert [r["precision"] for r in training_curve(str(out / "ckpt.pt"))] == ["fp32", "bf16"]  # in report.json
     ckpt = torch.load(out / "ckpt.pt")
     assert ckpt["train_config"]["epochs"] == 4 and ckpt["train_config"]["batch_size"] == 16
     assert all(v.dtype == torch.float32 for k, v in ckpt["model"].items() if v.is_floating_point())
