@@ -147,6 +147,7 @@ def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
     rows = [{"epoch": e, "tau": t, "test_acc": 0, "test_iters": []} for e, t in ((1, 0.01), (2, 0.0035), (3, 0.005))]
     tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # tau re-tuned on --resume
     assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 3}) == "0.01 then 0.0035 then 0.005"
+    assert [r["precision"] for r in evaluate.training_curve(str(ckpt))] == ["fp32"] * 3  # logged before --precision
 
 
 def test_train_step_runs_the_convs_in_the_precision_asked_for():
