@@ -7,9 +7,9 @@
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
 (each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
-the unshared baseline. Each with accuracy, params and FLOPs min/mean/max. Also per-stage iteration
-histograms (the paper's Figure 2) for the shipped setting and the training curve (tau, test accuracy,
-iterations per epoch) from the run's log.
+the unshared baseline (--baseline=a.pt,b.pt: one row per run, e.g. 24 and 60 epochs). Each with accuracy,
+params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the shipped
+setting and the training curve (tau, precision, test accuracy, iterations per epoch) from the run's log.
 """
 from __future__ import annotations
 
@@ -118,10 +118,11 @@ def main(argv: list[str]) -> None:
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
                         threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
                         teacher=otc.get("teacher", "") if distilled else ""))
-    if args.get("baseline") and Path(args["baseline"]).exists():
-        base, bck = load_ckpt(args["baseline"])
-        rows.append(row("Unshared baseline (no ACT, all iterations)", run(base, x, y, bck["normalization"]), base,
-                        epochs=bck["epoch"], train_s=bck["elapsed_s"]))
+    for path in filter(None, args.get("baseline", "").split(",")):  # e.g. the baseline trained for 24 and for 60 epochs
+        base, bck = load_ckpt(path)
+        rows.append(row(f"Unshared baseline (no ACT, all iterations, {bck['epoch']} epochs)",
+                        run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=bck["elapsed_s"],
+                        ckpt=path))
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
     report = {

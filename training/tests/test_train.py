@@ -114,12 +114,15 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
 
     report_path = tmp_path / "report.json"
     evaluate.main([f"--data={cifar_archive}", f"--ckpt={student_run / 'ckpt.pt'}", f"--out={report_path}", "--threads=1",
-                   f"--baseline={teacher_run / 'ckpt.pt'}", f"--compare={tmp_path / 'labels_only' / 'ckpt.pt'}"])
+                   f"--baseline={teacher_run / 'ckpt.pt'},{teacher_run / 'ckpt.pt'}",  # e.g. 24 and 60 epochs
+                   f"--compare={tmp_path / 'labels_only' / 'ckpt.pt'}"])
     report = json.loads(report_path.read_text())
     names = [r["name"] for r in report["rows"]]
-    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 10
-    assert names[-2:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, 2 epochs)",
-                          "Unshared baseline (no ACT, all iterations)"]
+    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 11
+    assert names[-3:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, 2 epochs)",
+                          "Unshared baseline (no ACT, all iterations, 1 epochs)",
+                          "Unshared baseline (no ACT, all iterations, 1 epochs)"]
+    assert report["rows"][-1]["ckpt"] == str(teacher_run / "ckpt.pt")
     assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
 
     teacher_run.joinpath("ckpt.pt").write_bytes(b"retrained")  # a different teacher under the same path
