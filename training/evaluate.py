@@ -96,6 +96,10 @@ def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     torch.set_num_threads(int(args.get("threads", 2)))
     ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
+    compare, baselines = ([p for p in args.get(k, "").split(",") if p] for k in ("compare", "baseline"))
+    missing = [p for p in (ckpt_path, *compare, *baselines) if not Path(p).is_file()]
+    if missing:  # before minutes of evaluation, not after them
+        raise SystemExit(f"no checkpoint at: {', '.join(missing)}")
     model, ckpt = load_ckpt(ckpt_path)
     norm = ckpt["normalization"]
     xs, ys = load_split(args.get("data", DEFAULT_DATA), "test")
@@ -110,7 +114,7 @@ def main(argv: list[str]) -> None:
     rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model))
     rows.append(row("IamNN at every stage's maximum, halting off (output = final state)",
                     run(model, x, y, norm, early_exit=False, halting=False), model))
-    for path in filter(None, args.get("compare", "").split(",")):
+    for path in compare:
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
         distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
@@ -118,7 +122,7 @@ def main(argv: list[str]) -> None:
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
                         threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
                         teacher=otc.get("teacher", "") if distilled else ""))
-    for path in filter(None, args.get("baseline", "").split(",")):  # e.g. the baseline trained for 24 and for 60 epochs
+    for path in baselines:  # e.g. the baseline trained for 24 and for 60 epochs
         base, bck = load_ckpt(path)
         rows.append(row(f"Unshared baseline (no ACT, all iterations, {bck['epoch']} epochs)",
                         run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=bck["elapsed_s"],

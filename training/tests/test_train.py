@@ -141,6 +141,13 @@ def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
     assert torch.allclose(s.grad, 4.0 * (torch.softmax(s / 4, 1) - torch.softmax(t / 4, 1)) / 8, atol=1e-6)
 
 
+def test_evaluate_names_every_missing_checkpoint_before_evaluating(tmp_path):
+    shipped, other, baseline = tmp_path / "iamnn.pt", tmp_path / "other.pt", tmp_path / "baseline-60ep.pt"
+    shipped.write_bytes(b"")  # present: only the missing ones are named (it fails before anything is loaded)
+    with pytest.raises(SystemExit, match=f"no checkpoint at: {other}, {baseline}$"):
+        evaluate.main([f"--ckpt={shipped}", f"--compare={other}", f"--baseline={baseline}"])
+
+
 def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
     ckpt = tmp_path / "run.pt"  # a checkpoint copied without its log
     config = {"ponder_cost_early": 0.01, "ponder_early_epochs": 3, "ponder_cost": 0.005, "retired_field": 1}
