@@ -153,6 +153,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     without one cannot learn."""
     if tc.precision not in PRECISIONS:
         raise SystemExit(f"--precision={tc.precision}: valid values are {', '.join(PRECISIONS)}")
+    if tc.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device={tc.device}: this machine has no CUDA GPU; use --device=cpu")
     if tc.precision == "bf16" and tc.device.startswith("cuda") and not torch.cuda.is_bf16_supported():
         raise SystemExit("--precision=bf16: this GPU has no bf16 support; use --precision=fp32")
     if mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):

@@ -89,6 +89,20 @@ def test_refuses_what_cannot_work(cifar_archive, tmp_path):
         train.main([f"--data={cifar_archive}", f"--out={out}", "--resume", "--max_iters=(4, 4)"])
 
 
+def test_refuses_a_gpu_it_cannot_use(cifar_archive, tmp_path, monkeypatch):
+    """The GPU checks run before any data or device is touched, so they are testable on a CPU-only machine."""
+    run = TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'run'}", "--device=cuda"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA GPU; use --device=cpu"):
+        train.main(run)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with pytest.raises(SystemExit, match="no bf16 support; use --precision=fp32"):
+        train.main(run + ["--precision=bf16"])
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    train.check_config(train.TrainConfig(device="cuda", precision="bf16"), ModelConfig())  # accepted
+
+
 def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     teacher_run, student_run = tmp_path / "teacher", tmp_path / "student"
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={teacher_run}", "--epochs=1", "--shared=False",
