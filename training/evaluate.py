@@ -80,6 +80,11 @@ def training_curve(ckpt_path: str) -> list[dict]:
     return []
 
 
+def in_order(values: list[str]) -> str:
+    """A run's settings as they changed over its epochs, e.g. "fp32 then bf16"."""
+    return " then ".join(dict.fromkeys(values))
+
+
 def tau_schedule(ckpt_path: str, ckpt: dict) -> str:
     """The run's ponder costs in order, e.g. "0.01 then 0.005": from its log, which also knows a tau re-tuned on
     --resume; without a log, from the schedule its train_config gives for the epochs it trained."""
@@ -89,7 +94,14 @@ def tau_schedule(ckpt_path: str, ckpt: dict) -> str:
         fields = set(TrainConfig.__dataclass_fields__)
         tc = TrainConfig(**{k: v for k, v in ckpt["train_config"].items() if k in fields})
         taus = [tau_at(e, tc) for e in range(ckpt["epoch"])]
-    return " then ".join(f"{t:g}" for t in dict.fromkeys(taus))
+    return in_order([f"{t:g}" for t in taus])
+
+
+def precision_history(ckpt_path: str, ckpt: dict) -> str:
+    """The run's training precisions in order, e.g. "fp32 then bf16": from its log, else from its train_config
+    (a run from before train.py had --precision is fp32)."""
+    return in_order([r["precision"] for r in training_curve(ckpt_path)]
+                    or [ckpt["train_config"].get("precision", "fp32")])
 
 
 def main(argv: list[str]) -> None:
@@ -107,7 +119,8 @@ def main(argv: list[str]) -> None:
     t0 = time.time()
     cfg = model.cfg
     shipped = run(model, x, y, norm)
-    rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps)]
+    rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps,
+                precision=precision_history(ckpt_path, ckpt))]
     for th in THRESHOLDS:
         if abs(th - (1 - cfg.eps)) > 1e-9:
             rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
@@ -118,15 +131,19 @@ def main(argv: list[str]) -> None:
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
         distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
-        recipe = f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, ock)}, {ock['epoch']} epochs"
+        precision = precision_history(path, ock)
+        recipe = (f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, ock)}, {precision}, "
+                  f"{ock['epoch']} epochs")
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
                         threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
+                        precision=precision,
                         teacher=otc.get("teacher", "") if distilled else ""))
     for path in baselines:  # e.g. the baseline trained for 24 and for 60 epochs
         base, bck = load_ckpt(path)
-        rows.append(row(f"Unshared baseline (no ACT, all iterations, {bck['epoch']} epochs)",
+        precision = precision_history(path, bck)
+        rows.append(row(f"Unshared baseline (no ACT, all iterations, {precision}, {bck['epoch']} epochs)",
                         run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=bck["elapsed_s"],
-                        ckpt=path))
+                        ckpt=path, precision=precision))
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
     report = {

@@ -133,9 +133,9 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     report = json.loads(report_path.read_text())
     names = [r["name"] for r in report["rows"]]
     assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 11
-    assert names[-3:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, 2 epochs)",
-                          "Unshared baseline (no ACT, all iterations, 1 epochs)",
-                          "Unshared baseline (no ACT, all iterations, 1 epochs)"]
+    assert names[-3:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, fp32, 2 epochs)",
+                          "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)",
+                          "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)"]
     assert report["rows"][-1]["ckpt"] == str(teacher_run / "ckpt.pt")
     assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
 
@@ -172,6 +172,16 @@ def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
     tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # tau re-tuned on --resume
     assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 3}) == "0.01 then 0.0035 then 0.005"
     assert [r["precision"] for r in evaluate.training_curve(str(ckpt))] == ["fp32"] * 3  # logged before --precision
+
+
+def test_precision_history_comes_from_the_log_else_from_the_train_config(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    assert evaluate.precision_history(str(ckpt), {"train_config": {}}) == "fp32"  # from before --precision, no log
+    assert evaluate.precision_history(str(ckpt), {"train_config": {"precision": "bf16"}}) == "bf16"
+    rows = [{"epoch": e, "tau": 0.005, "test_acc": 0, "test_iters": [], **p}  # switched on --resume
+            for e, p in ((1, {}), (2, {"precision": "bf16"}), (3, {"precision": "bf16"}))]
+    tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert evaluate.precision_history(str(ckpt), {"train_config": {"precision": "bf16"}}) == "fp32 then bf16"
 
 
 def test_train_step_runs_the_convs_in_the_precision_asked_for():
