@@ -1,6 +1,7 @@
 """Train IamNN (or the unshared baseline) on CIFAR-10; checkpoints every epoch, resumable.
 
-    /usr/bin/python3 -m training.train                                 # IamNN, default config (the shipped model)
+    /usr/bin/python3 -m training.train                                 # IamNN, default config (24 epochs)
+    /usr/bin/python3 -m training.train --epochs=60 --precision=bf16 --out=training/runs/iamnn60   # the shipped recipe
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
     /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
@@ -35,7 +36,7 @@ STD = (0.2470, 0.2435, 0.2616)
 class TrainConfig:
     data: str = DEFAULT_DATA        # JPEG folder or official python archive (training/data.py)
     out: str = "training/runs/iamnn"
-    epochs: int = 24                # ~1.9 h on 2 idle CPU cores for the default IamNN (~290 s per epoch)
+    epochs: int = 24                # IamNN on this 2-core CPU: 5,306 s under bf16 (the "auto" choice here), 7,211 s in fp32
     batch_size: int = 256
     lr: float = 0.2                 # peak learning rate, SGD + Nesterov
     momentum: float = 0.9
@@ -50,9 +51,11 @@ class TrainConfig:
     distill_weight: float = 0.9     # loss = (1 - w) * CE(labels) + w * T^2 * KL(teacher_T || student_T) + ponder
     distill_temp: float = 4.0       # T: softens both distributions (Hinton et al. 2015)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
-    precision: str = "fp32"         # "fp32" | "bf16": bf16 autocast for the training forward and backward,
+    precision: str = "auto"         # "auto" | "fp32" | "bf16": bf16 autocast for the training forward and backward,
                                     # 1.4x faster here for IamNN (AMX; bench_precision.py); weights, SGD,
-                                    # ACT's halting sums, the losses and every evaluation stay float32
+                                    # ACT's halting sums, the losses and every evaluation stay float32.
+                                    # "auto": bf16 where the hardware has it (native_bf16), else fp32; resolved
+                                    # at start, so checkpoints and logs name the precision that ran
     seed: int = 0
     threads: int = 2                # CPU threads (Debian's torch starts with 1)
     device: str = "cuda" if torch.cuda.is_available() else "cpu"   # a lent GPU is used when present
@@ -97,6 +100,17 @@ def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
 
 
 PRECISIONS = ("fp32", "bf16")
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def native_bf16(device: str) -> bool:
+    """Whether `device` computes bf16 in hardware: a CUDA GPU that reports it, or a CPU with AVX512-BF16 or
+    AMX-BF16 (read from Linux's /proc/cpuinfo; elsewhere assumed absent). Without it autocast emulates bf16,
+    slower than float32, so "auto" picks float32 there."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    flags = CPUINFO.read_text().split() if CPUINFO.exists() else []
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def tau_at(epoch: int, tc: TrainConfig) -> float:
@@ -151,8 +165,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     at exactly 0, and ReLU passes no gradient at 0: the cross-entropy cannot move anything. Only the ponder
     cost's gradient (through GAP(h_i) and GAP(s_i) in the ACT heads) lifts IamNN off that start, so a run
     without one cannot learn."""
-    if tc.precision not in PRECISIONS:
-        raise SystemExit(f"--precision={tc.precision}: valid values are {', '.join(PRECISIONS)}")
+    if tc.precision not in ("auto",) + PRECISIONS:
+        raise SystemExit(f"--precision={tc.precision}: valid values are auto, {', '.join(PRECISIONS)}")
     if tc.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device={tc.device}: this machine has no CUDA GPU; use --device=cpu")
     if tc.precision == "bf16" and tc.device.startswith("cuda") and not torch.cuda.is_bf16_supported():
@@ -180,6 +194,8 @@ def main(argv: list[str]) -> None:
             if f.name not in given and f.name not in MACHINE_FIELDS and f.name in ckpt["train_config"]:
                 setattr(tc, f.name, ckpt["train_config"][f.name])
     check_config(tc, mc)
+    if tc.precision == "auto":
+        tc.precision = "bf16" if native_bf16(tc.device) else "fp32"
     code = {name: (Path(__file__).parent / name).read_text()
             for name in ("model.py", "train.py", "data.py", "evaluate.py")}
     log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log

@@ -15,7 +15,7 @@ from training.model import IamNN, ModelConfig
 
 TINY_RUN = ["--stem_channels=8", "--widths=(8, 16)", "--bottlenecks=(4, 8)", "--max_iters=(2, 3)",
             "--act_hidden=8", "--batch_size=16", "--epochs=3", "--ponder_early_epochs=1", "--lr=0.05",
-            "--threads=1"]
+            "--threads=1", "--precision=fp32"]  # fp32 pinned: the default, auto, depends on the CPU
 
 
 def log_rows(out):
@@ -82,7 +82,7 @@ def test_refuses_what_cannot_work(cifar_archive, tmp_path):
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--shared=False"])
     with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # tau 0 in every epoch the run has
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--ponder_cost=0", "--ponder_early_epochs=0"])
-    with pytest.raises(SystemExit, match="valid values are fp32, bf16"):
+    with pytest.raises(SystemExit, match="valid values are auto, fp32, bf16"):
         train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--precision=fp16"])
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--stop_after=1"])
     with pytest.raises(SystemExit, match=r"fixes max_iters \(max_iters=\(2, 3\)\)"):
@@ -101,6 +101,27 @@ def test_refuses_a_gpu_it_cannot_use(cifar_archive, tmp_path, monkeypatch):
         train.main(run + ["--precision=bf16"])
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     train.check_config(train.TrainConfig(device="cuda", precision="bf16"), ModelConfig())  # accepted
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu sse avx512f avx512_bf16", "bf16"), ("fpu amx_bf16 amx_tile", "bf16"),
+                                             ("fpu sse avx2 avx512f", "fp32")])
+def test_auto_precision_is_bf16_only_on_a_cpu_that_has_it(cifar_archive, tmp_path, monkeypatch, flags, expected):
+    """The default, --precision=auto, resolves before the run starts; the log and the checkpoint name the result."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(train, "CPUINFO", cpuinfo)
+    out = tmp_path / "run"
+    train.main([a for a in TINY_RUN if a != "--precision=fp32"] + [f"--data={cifar_archive}", f"--out={out}",
+                                                                  "--stop_after=1", "--device=cpu"])
+    assert train.TrainConfig().precision == "auto"
+    assert log_rows(out)[0]["precision"] == torch.load(out / "ckpt.pt")["train_config"]["precision"] == expected
+
+
+def test_auto_precision_follows_the_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert not train.native_bf16("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert train.native_bf16("cuda:0")
 
 
 def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
