@@ -68,16 +68,23 @@ def row(name: str, r: dict, model: IamNN, **extra) -> dict:
 
 
 def training_curve(ckpt_path: str) -> list[dict]:
-    """Per-epoch tau, precision, test accuracy and mean iterations from the run's log: `log.jsonl` beside a run's
-    ckpt.pt, or `<name>.log.jsonl` beside a checkpoint copied to training/checkpoints/."""
+    """Per-epoch tau, precision, test accuracy, mean iterations and seconds from the run's log: `log.jsonl` beside
+    a run's ckpt.pt, or `<name>.log.jsonl` beside a checkpoint copied to training/checkpoints/."""
     p = Path(ckpt_path)
     for log in (p.with_name("log.jsonl"), p.with_suffix(".log.jsonl")):
         if log.exists():
             rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
             # a run may switch precision on --resume; rows from before train.py had --precision are fp32
-            return [{**{k: r[k] for k in ("epoch", "tau", "test_acc", "test_iters")},
+            return [{**{k: r[k] for k in ("epoch", "tau", "test_acc", "test_iters", "epoch_s")},
                      "precision": r.get("precision", "fp32")} for r in rows]
     return []
+
+
+def train_seconds(ckpt_path: str, ckpt: dict) -> float:
+    """What the run's epochs took, each with its test pass: the sum of the log's epoch_s. Without a log, the
+    checkpoint's elapsed_s, which left the test passes out in runs from before 2026-11-27."""
+    curve = training_curve(ckpt_path)
+    return sum(r["epoch_s"] for r in curve) if curve else ckpt["elapsed_s"]
 
 
 def in_order(values: list[str]) -> str:
@@ -135,14 +142,14 @@ def main(argv: list[str]) -> None:
         recipe = (f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, ock)}, {precision}, "
                   f"{ock['epoch']} epochs")
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
-                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=ock["elapsed_s"], ckpt=path,
+                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=train_seconds(path, ock), ckpt=path,
                         precision=precision,
                         teacher=otc.get("teacher", "") if distilled else ""))
     for path in baselines:  # e.g. the baseline trained for 24 and for 60 epochs
         base, bck = load_ckpt(path)
         precision = precision_history(path, bck)
         rows.append(row(f"Unshared baseline (no ACT, all iterations, {precision}, {bck['epoch']} epochs)",
-                        run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=bck["elapsed_s"],
+                        run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=train_seconds(path, bck),
                         ckpt=path, precision=precision))
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
@@ -153,7 +160,7 @@ def main(argv: list[str]) -> None:
         "easiest_test_indices": order[:16].tolist(),
         "hardest_test_indices": order.flip(0)[:16].tolist(),
         "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],
-        "epochs": ckpt["epoch"], "train_s": ckpt["elapsed_s"], "training_curve": training_curve(ckpt_path),
+        "epochs": ckpt["epoch"], "train_s": train_seconds(ckpt_path, ckpt), "training_curve": training_curve(ckpt_path),
         "train_device": ckpt["train_config"].get("device", "cpu"),  # train_s was measured there
         "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",  # this evaluation's machine
         "torch": torch.__version__, "python": platform.python_version(),
