@@ -97,7 +97,8 @@ export interface IamNNModel extends EventTarget {
   readonly info: ModelInfo;
   classify(input: ImageInput, options?: ClassifyOptions): Promise<Result>;
   classifyBatch(inputs: ImageInput[] | tf.Tensor4D, options?: ClassifyOptions): Promise<Result[]>;
-  /** Frees every tensor the model holds; later calls throw DisposedError. */
+  /** Frees every tensor the model holds: at once, or when the call it is running ends. Calls not yet
+   *  started reject with DisposedError. */
   dispose(): void;
 }
 
@@ -107,13 +108,26 @@ export function setDefaultWasmPaths(paths: string | Record<string, string>): voi
   defaultWasmPaths = paths;
 }
 
+/**
+ * One queue for every call of every model on the page: the tfjs backend is page-global, so a model
+ * on another backend must not switch it while a call awaits a readback, and WebGPU readbacks
+ * interleave badly.
+ */
+let callQueue: Promise<unknown> = Promise.resolve();
+function serialize<T>(job: () => Promise<T>): Promise<T> {
+  const next = callQueue.then(job, job);
+  callQueue = next.catch(() => undefined);
+  return next;
+}
+
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
 
 class Model extends EventTarget implements IamNNModel {
-  private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** Calls queued or running: dispose() must not free the weights under them. */
+  private pending = 0;
 
   constructor(private readonly net: Network, readonly info: ModelInfo) {
     super();
@@ -152,11 +166,9 @@ class Model extends EventTarget implements IamNNModel {
     return { topK, maxIterations: [...maxIterations], threshold, earlyExit };
   }
 
-  /** Serialize calls: tfjs backends are global state and WebGPU readbacks interleave badly. */
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(job, job);
-    this.queue = next.catch(() => undefined);
-    return next;
+    this.pending++;
+    return serialize(job).finally(() => { this.pending--; });
   }
 
   classify(input: ImageInput, options: ClassifyOptions = {}): Promise<Result> {
@@ -251,7 +263,9 @@ class Model extends EventTarget implements IamNNModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.net.dispose();
+    // a running call keeps its weights until it ends; the calls queued behind it throw DisposedError
+    if (this.pending === 0) this.net.dispose();
+    else void serialize(async () => this.net.dispose());
   }
 }
 

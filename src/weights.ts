@@ -23,19 +23,24 @@ export interface FetchOptions {
   onProgress?: (p: LoadProgress) => void;
 }
 
+/** After an abort, whatever failed (the fetch, a body read) rejects with the signal's reason, as LoadOptions promises. */
+function throwIfAborted(opts: FetchOptions, e: unknown): void {
+  if (opts.signal?.aborted) throw opts.signal.reason ?? e;
+}
+
 async function get(url: string, opts: FetchOptions): Promise<Response> {
   let res: Response;
   try {
     res = await opts.fetch(url, { signal: opts.signal });
   } catch (e) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? e;
+    throwIfAborted(opts, e);
     throw new ModelLoadError(url, `network error: ${(e as Error).message ?? e}`, undefined, e);
   }
   if (!res.ok) throw new ModelLoadError(url, `HTTP ${res.status}`, res.status);
   return res;
 }
 
-async function readBody(res: Response, url: string, onChunk: (n: number) => void): Promise<Uint8Array> {
+async function readBody(res: Response, url: string, opts: FetchOptions, onChunk: (n: number) => void): Promise<Uint8Array> {
   if (!res.body) {
     const buf = new Uint8Array(await res.arrayBuffer());
     onChunk(buf.length);
@@ -49,6 +54,7 @@ async function readBody(res: Response, url: string, onChunk: (n: number) => void
     try {
       step = await reader.read();
     } catch (e) {
+      throwIfAborted(opts, e);
       throw new ModelLoadError(url, `download interrupted: ${(e as Error).message ?? e}`, undefined, e);
     }
     if (step.done) break;
@@ -79,6 +85,7 @@ export async function fetchModel(modelUrl: string, opts: FetchOptions): Promise<
   try {
     json = await res.json();
   } catch (e) {
+    throwIfAborted(opts, e);
     throw new ModelFormatError('model.json', `not valid JSON: ${(e as Error).message}`);
   }
   const manifest = parseModelJson(json);
@@ -92,7 +99,7 @@ export async function fetchModel(modelUrl: string, opts: FetchOptions): Promise<
     for (const [g, group] of manifest.weightsManifest.entries()) {
       const shards = await Promise.all(group.paths.map(async (p, i) => {
         const url = new URL(p, base).href;
-        const data = await readBody(await get(url, opts), url, (n) => { loaded += n; report(); });
+        const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
         const want = group.sha256?.[i];
         if (want) {
           const got = await sha256Hex(data);

@@ -84,6 +84,24 @@ describe('model validation', () => {
     await expect(load('http://test/model.json', { backend: 'cpu', fetch: slowFetch, signal: ctl.signal })).rejects.toThrow('user left');
   });
 
+  it('an abort in the middle of a shard rejects with the abort reason, not a download error', async () => {
+    const ctl = new AbortController();
+    const files = variant(() => {});
+    const half = (files.get('w.bin') as Uint8Array).slice(0, 8);
+    const stalling: typeof fetch = async (url, init) => {
+      if (!String(url).endsWith('w.bin')) return fakeFetch(files)(url, init);
+      return new Response(new ReadableStream<Uint8Array>({
+        start(c) { // as fetch does: the body stream errors when the request's signal aborts
+          c.enqueue(half);
+          init?.signal?.addEventListener('abort', () => c.error(new DOMException('The operation was aborted', 'AbortError')));
+        },
+      }));
+    };
+    const onProgress = (p: { loaded: number }) => { if (p.loaded > 0) ctl.abort(new Error('user left')); };
+    await expect(load('http://test/model.json', { backend: 'cpu', fetch: stalling, signal: ctl.signal, onProgress }))
+      .rejects.toThrow('user left');
+  });
+
   it('verifies correct hashes and reports progress up to the total', async () => {
     const files = readModelDir('test/fixtures/tiny');
     const seen: number[] = [];

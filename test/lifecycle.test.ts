@@ -1,7 +1,7 @@
-/** Memory stays flat, concurrent calls are serialized, results arrive as events. */
-import { describe, expect, it } from 'vitest';
+/** Memory stays flat, concurrent calls are serialized (across models too), dispose waits for a running call, results arrive as events. */
+import { describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { load, type Result } from '../src/index';
+import { DisposedError, load, type IamNNModel, type Result } from '../src/index';
 import { fakeFetch, parityImages, readModelDir, type Parity } from './helpers';
 import { readFileSync } from 'node:fs';
 
@@ -10,6 +10,13 @@ const parity: Parity = JSON.parse(readFileSync(`${DIR}/parity.json`, 'utf8'));
 
 async function tiny() {
   return load('http://test/model.json', { backend: 'cpu', fetch: fakeFetch(readModelDir(DIR)) });
+}
+
+/** Wraps the model's network run (private) so a test can act while a call is inside it. */
+function aroundRun(m: IamNNModel, around: (run: () => Promise<unknown>) => Promise<unknown>): void {
+  const net = (m as unknown as { net: { run: (...a: unknown[]) => Promise<unknown> } }).net;
+  const run = net.run.bind(net);
+  vi.spyOn(net, 'run').mockImplementation((...a: unknown[]) => around(() => run(...a)) as never);
 }
 
 describe('lifecycle', () => {
@@ -49,6 +56,39 @@ describe('lifecycle', () => {
     });
     tf.dispose(images);
     m.dispose();
+  });
+
+  it('dispose during a running call frees the weights after it; the calls queued behind it throw DisposedError', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const m = await tiny();
+    const one = tf.tidy(() => tf.slice(tf.tensor4d(parityImages(parity), parity.shape, 'int32'), 0, 1)) as tf.Tensor4D;
+    const reference = await m.classify(one);
+    aroundRun(m, (run) => { m.dispose(); return run(); }); // dispose() lands mid-call
+    const running = m.classify(one);
+    const queued = m.classify(one);
+    expect((await running).logits).toEqual(reference.logits);
+    await expect(queued).rejects.toBeInstanceOf(DisposedError);
+    await expect(m.classify(one)).rejects.toBeInstanceOf(DisposedError);
+    one.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('calls on two models never overlap: the backend they share is page-global', async () => {
+    const [a, b] = [await tiny(), await tiny()];
+    const trace: string[] = [];
+    for (const [m, name] of [[a, 'a'], [b, 'b']] as const) {
+      aroundRun(m, async (run) => {
+        trace.push(`${name}+`);
+        try { return await run(); } finally { trace.push(`${name}-`); }
+      });
+    }
+    const images = tf.unstack(tf.tensor4d(parityImages(parity), parity.shape, 'int32')).slice(0, 3) as tf.Tensor3D[];
+    await Promise.all(images.flatMap((img) => [a.classify(img), b.classify(img)]));
+    expect(trace).toEqual(images.flatMap(() => ['a+', 'a-', 'b+', 'b-']));
+    tf.dispose(images);
+    a.dispose();
+    b.dispose();
   });
 
   it('dispatches a result event per image with the result as detail', async () => {
