@@ -75,10 +75,21 @@ describe('halting', () => {
 
   it('earlyExit: false runs every iteration but returns the same result', async () => {
     const m = await modelFor(0.3);
-    const a = await m.classify(image());
-    const b = await m.classify(image(), { earlyExit: false });
-    expect(b.iterations).toEqual(a.iterations);
-    expect(b.logits[0]).toBeCloseTo(a.logits[0], 5);
+    /** The result, and how many ACT heads ran: one sigmoid per iteration computed. */
+    const run = async (earlyExit: boolean) => {
+      const x = image();
+      let result!: Awaited<ReturnType<typeof m.classify>>;
+      const { kernels } = await tf.profile(async () => { result = await m.classify(x, { earlyExit }); });
+      x.dispose();
+      return { result, heads: kernels.filter((k) => k.name === 'Sigmoid').length };
+    };
+    const a = await run(true);
+    const b = await run(false);
+    expect(a.result.iterations).toEqual([4]); // 0.3 * 4 reaches 0.99
+    expect(a.heads).toBe(4);
+    expect(b.heads).toBe(increments.length);
+    expect(b.result.iterations).toEqual(a.result.iterations);
+    expect(b.result.logits[0]).toBeCloseTo(a.result.logits[0], 5);
     m.dispose();
   });
 });

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, DisposedError, IamNNInputError, load, OptionError } from '../src/index';
+import type { ModelSpec } from '../src/format';
+import { preprocess } from '../src/input';
 import { fakeFetch, handModel } from './helpers';
 
 async function model() {
@@ -73,6 +75,35 @@ describe('input errors', () => {
       t.dispose();
     }
     m.dispose();
+  });
+});
+
+describe('preprocessing', () => {
+  const spec = { input: { height: 4, width: 4 }, normalization: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] } } as ModelSpec;
+  const pixel = (y: number, x: number, c: number) => (y * 31 + x * 7 + c * 50) % 256;
+
+  /** The centred side x side square, k x k block means (side = 4k), then (v / 255 - mean) / std. */
+  function byHand(h: number, w: number): number[] {
+    const side = Math.min(h, w);
+    const k = side / 4;
+    const y0 = Math.floor((h - side) / 2);
+    const x0 = Math.floor((w - side) / 2);
+    const out: number[] = [];
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let c = 0; c < 3; c++) {
+      let sum = 0;
+      for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) sum += pixel(y0 + i * k + dy, x0 + j * k + dx, c);
+      out.push((sum / (k * k) / 255 - spec.normalization.mean[c]) / spec.normalization.std[c]);
+    }
+    return out;
+  }
+
+  it.each([[4, 4], [4, 6], [9, 4], [8, 12], [37, 20]])('a %ix%i image: centre crop and area downsampling, as computed by hand', async (h, w) => {
+    const img = tf.tensor4d(Array.from({ length: h * w * 3 }, (_, i) => pixel(Math.floor(i / (3 * w)), Math.floor(i / 3) % w, i % 3)), [1, h, w, 3]);
+    const x = preprocess(img, spec);
+    expect(x.shape).toEqual([1, 4, 4, 3]);
+    const got = await x.data();
+    byHand(h, w).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 4));
+    tf.dispose([img, x]);
   });
 });
 

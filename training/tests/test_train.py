@@ -163,11 +163,11 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
                           "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)"]
     assert report["rows"][-1]["ckpt"] == str(teacher_run / "ckpt.pt")
     assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
+    assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
 
     teacher_run.joinpath("ckpt.pt").write_bytes(b"retrained")  # a different teacher under the same path
     with pytest.raises(SystemExit, match="not the teacher this run started with"):
         train.main([f"--data={cifar_archive}", f"--out={student_run}", "--resume", "--threads=1", "--epochs=3"])
-    assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
 
 
 def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
