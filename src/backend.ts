@@ -28,13 +28,29 @@ export interface BackendOptions {
   timeoutMs: number;
 }
 
+class Timeout extends Error {}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); }),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Timeout(`${what} timed out after ${ms} ms`)), ms); }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Drop a backend init that timed out. tfjs keeps it pending and, until it settles (a hung one never
+ * does), refuses every op on every backend, the fallback included. Removing the backend makes the
+ * pending init obsolete; registering its factory again lets a later load try it afresh.
+ */
+function abandonInit(name: BackendName): void {
+  const factory = tf.findBackendFactory(name);
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, REGISTERED_PRIORITY[name]);
+}
+
+/** The priorities the backend packages register with (tfjs picks the highest when none is set). */
+const REGISTERED_PRIORITY: Record<BackendName, number> = { webgpu: 3, wasm: 2, cpu: 1 };
 
 async function tryWebGPU(timeoutMs: number): Promise<string | null> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
@@ -55,6 +71,7 @@ async function activate(name: BackendName, opts: BackendOptions): Promise<string
     const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
     return ok && tf.getBackend() === name ? null : `${name} failed to initialise`;
   } catch (e) {
+    if (e instanceof Timeout) abandonInit(name);
     return (e as Error).message ?? String(e);
   }
 }
