@@ -13,7 +13,7 @@ import { defineConfig, type Plugin } from 'vite';
 const require = createRequire(import.meta.url);
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 // The threaded build is never used (multithreading is disabled: it hangs setBackend in minified bundles).
-export const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
 
 function shipWasm(): Plugin {
   return {

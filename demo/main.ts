@@ -26,7 +26,7 @@ let items: Item[] = [];
 let selected: Item | null = null;
 let nextId = 0;
 let budget: ClassifyOptions = {};
-const tradeoff: { threshold: number; meanFlops: number; accuracy: number | null }[] = [];
+const tradeoff: { threshold: number; caps: number[]; meanFlops: number; accuracy: number | null }[] = [];
 // Expose state for the e2e tests and for curious users in the console.
 (window as unknown as { demo: unknown }).demo = { get model() { return model; }, get items() { return items; }, ready: false };
 
@@ -237,12 +237,13 @@ async function runBudget(): Promise<void> {
   const labelled = done.filter((it) => it.truth);
   tradeoff.push({
     threshold,
+    caps,
     meanFlops: done.reduce((a, it) => a + it.result!.flops, 0) / done.length,
     accuracy: labelled.length ? labelled.filter((it) => it.result!.label === it.truth).length / labelled.length : null,
   });
   const withAcc = tradeoff.filter((t) => t.accuracy !== null);
   const table = el('table', {}, el('tr', {}, el('th', {}, 'threshold'), el('th', {}, 'caps'), el('th', {}, 'mean MFLOPs'), el('th', {}, 'accuracy')),
-    ...tradeoff.map((t) => el('tr', { className: 'tradeoff-row' }, el('td', {}, String(t.threshold)), el('td', {}, caps.join('/')),
+    ...tradeoff.map((t) => el('tr', { className: 'tradeoff-row' }, el('td', {}, String(t.threshold)), el('td', {}, t.caps.join('/')),
       el('td', {}, (t.meanFlops / 1e6).toFixed(1)), el('td', {}, t.accuracy === null ? 'n/a (no labels)' : `${(100 * t.accuracy).toFixed(1)}%`))));
   $('tradeoff').replaceChildren(table, ...(withAcc.length > 1
     ? [lineChart([{ name: 'accuracy', color: '#2a6df4', points: withAcc.map((t) => [t.meanFlops / 1e6, t.accuracy!]) }], 'mean MFLOPs', { scatter: true })]

@@ -34,7 +34,8 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   const backend = info.project.name;
   await page.goto(`${DEMO}?backend=${backend}`);
   await page.waitForFunction(() => (window as any).demo?.ready === true, undefined, { timeout: 120_000 });
-  await expect(page.locator('#model-info')).toContainText(backend === 'wasm' ? 'wasm (SIMD)' : 'webgpu');
+  await expect(page.locator('#model-info dd').first()).toHaveText(backend === 'wasm' ? 'wasm (SIMD)' : 'webgpu'); // Backend
+  await expect(page.locator('#threshold')).toHaveValue('0.99'); // the model's own threshold, on the slider's grid
   await expect(page.locator('#load-progress')).toHaveJSProperty('value', 1);
 
   await page.setInputFiles('#files', await pngs(page, 4));
@@ -69,7 +70,8 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   }
   expect(changed).toContain(true);
 
-  // the budget: a lower threshold re-runs every image with less compute
+  // the budget: a lower threshold re-runs every image with less compute; each row keeps its own caps
+  await page.locator('#cap2').fill('6');
   for (const th of ['0.5', '0.95']) {
     await page.locator('#threshold').fill(th);
     await page.click('#budget-run');
@@ -77,7 +79,9 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   }
   await expect(page.locator('.tradeoff-row')).toHaveCount(2, { timeout: 120_000 });
   const means = await page.$$eval('.tradeoff-row td:nth-child(3)', (tds) => tds.map((t) => Number(t.textContent)));
-  expect(means[0]).toBeLessThanOrEqual(means[1]);
+  expect(means[0]).toBeLessThan(means[1]);
+  await page.locator('#cap2').fill('12');
+  expect(await page.$$eval('.tradeoff-row td:nth-child(2)', (tds) => tds.map((t) => t.textContent))).toEqual(['2/4/6', '2/4/6']);
   await page.screenshot({ path: `e2e/artifacts/demo-${backend}.png`, fullPage: true });
   if (process.env.UPDATE_README_SCREENSHOT && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
   expect(errors).toEqual([]);

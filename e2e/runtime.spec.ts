@@ -53,6 +53,7 @@ for (const p of PAGES) {
         expect(out.domEvents).toHaveLength(3 * n);
         expect(out.domEvents.slice(0, n).map((e: { target: string }) => e.target)).toEqual(Array.from({ length: n }, (_, i) => `img${i}`));
         expect(out.domEvents.slice(0, n).map((e: { classIndex: number }) => e.classIndex)).toEqual(out.single.map((r: { classIndex: number }) => r.classIndex));
+        expect(out.domEvents.slice(0, n).map((e: { iterations: number[] }) => e.iterations)).toEqual(out.parity.iterations);
         expect(out.modelEvents).toHaveLength(3 * n);
         expect(out.progress.at(-1)).toBe(1);
         if (p.name === 'ES module app') {

@@ -2,9 +2,8 @@
  * Static file server for the e2e tests, the demo's built output and the benchmark, on 127.0.0.1 only.
  *   node e2e/serve.mjs [port=4173] [secondPort=4174]
  * Serves the repository root on both ports, so a page on one origin can include the bundle from the
- * other (the script-tag test). Files under /dist/ and /models/ carry Access-Control-Allow-Origin: *,
- * like a CDN; /e2e/pages/nocors/ does not, for the tainted-canvas test. `?coi=1` on an HTML page adds
- * the cross-origin-isolation headers. Any path ending in /datasets/cifar10-test.tar.gz is the local
+ * other (the script-tag test). Every file carries Access-Control-Allow-Origin: *, like a CDN, except
+ * those under /e2e/pages/nocors/, for the tainted-canvas test. Any path ending in /datasets/cifar10-test.tar.gz is the local
  * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository.
  */
 import { createServer } from 'node:http';
@@ -41,10 +40,6 @@ function handler(req, res) {
   }
   const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-store' };
   if (!path.startsWith('/e2e/pages/nocors/')) headers['access-control-allow-origin'] = '*';
-  if (url.searchParams.get('coi') === '1') {
-    headers['cross-origin-opener-policy'] = 'same-origin';
-    headers['cross-origin-embedder-policy'] = 'require-corp';
-  }
   headers['cross-origin-resource-policy'] = 'cross-origin';
   res.writeHead(200, headers);
   createReadStream(file).pipe(res);

@@ -1,5 +1,5 @@
 /**
- * IamNN for the web. ES module entry, also built as the `<script>` bundle exposing `window.IamNN`.
+ * IamNN for the web: the ES module entry (src/iife.ts is the `<script>` one).
  *
  *   import { load } from 'iamnn';
  *   const model = await load('/models/cifar10/model.json');

@@ -25,10 +25,10 @@ function plain(result) {
  * (pages that share the SDK's tfjs engine) reads tf.memory().numTensors: after load, after the
  * calls and after dispose, so a leak on the browser backends shows.
  */
-export async function runParity(IamNN, { modelUrl, parityUrl, backend = 'auto' }, numTensors = () => null) {
+export async function runParity(IamNN, { modelUrl, parityUrl }, numTensors = () => null) {
   const parity = await (await fetch(parityUrl)).json();
   const progress = [];
-  const model = await IamNN.load(modelUrl, { backend, onProgress: (p) => progress.push(p.fraction) });
+  const model = await IamNN.load(modelUrl, { onProgress: (p) => progress.push(p.fraction) }); // auto: the project's browser decides
   const tensors = { loaded: numTensors() };
   const domEvents = [];
   const onDom = (e) => domEvents.push({ target: e.target.id, classIndex: e.detail.classIndex, iterations: e.detail.iterations });
@@ -69,9 +69,9 @@ async function problemOf(model, input) {
 }
 
 /** Every DOM input kind, good and bad; returns what each classify call gave. */
-export async function runInputs(IamNN, { modelUrl, origins, backend = 'auto' }) {
+export async function runInputs(IamNN, { modelUrl, origins }) {
   const otherOrigin = origins.find((o) => o !== location.origin);
-  const model = await IamNN.load(modelUrl, { backend });
+  const model = await IamNN.load(modelUrl);
   const out = {};
   const img = new Image();
   img.src = new URL('nocors/red.png', import.meta.url).href;
