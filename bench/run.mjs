@@ -1,6 +1,6 @@
 /**
  * npm run bench: the BUILT bundle in Debian's Chromium, on WebGPU (SwiftShader here) and on WASM SIMD.
- * Prints one table and writes bench/results/<date>.json. Needs the shipped model and the local CIFAR-10
+ * Prints one table and writes bench/results/<date>[-<label>].json (-2, -3, ... rather than overwrite). Needs the shipped model and the local CIFAR-10
  * test archive (IAMNN_CIFAR or ../shared/datasets/cifar10/test.tar.gz); the ONNX peer model is exported
  * from the shipped model by bench/export_onnx.py (Debian's python3-torch).
  *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm] [--only=adaptive] [--label=name]
@@ -49,6 +49,8 @@ try {
     });
     results.push(r);
     await browser.close();
+    // a leak would also skew the timings: every tensor must be gone once the page disposed the model
+    if (r.numTensorsAfter) throw new Error(`${backend}: ${r.numTensorsAfter} tensors left after the benchmark`);
   }
 } finally {
   server.kill();
@@ -68,7 +70,9 @@ const report = {
   reps, label: args.label ?? null, commit: execFileSync('git', ['describe', '--always', '--dirty']).toString().trim(), results,
 };
 mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/${report.date.slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`;
+const stem = `bench/results/${report.date.slice(0, 10)}${args.label ? `-${args.label}` : ''}`;
+let file = `${stem}.json`;
+for (let k = 2; existsSync(file); k++) file = `${stem}-${k}.json`;
 writeFileSync(file, `${JSON.stringify(report, null, 1)}\n`);
 
 const f1 = (x) => (x == null ? 'n/a' : x.toFixed(1));

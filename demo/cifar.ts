@@ -32,8 +32,23 @@ export async function readCifarArchive(url: string): Promise<LabelledImage[]> {
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-/** n images spread evenly over the sorted archive, so every class is represented. */
-export function spread<T>(items: T[], n: number): T[] {
-  const step = items.length / Math.min(n, items.length);
-  return Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor(i * step)]);
+/**
+ * n images taken from the classes in turn (each class's images in archive order): every prefix is
+ * class-balanced, and the first k are the same whatever n, so a benchmark's batch-1 and batch-32
+ * sets and its accuracy curve, on either backend, come from one class-balanced sequence.
+ */
+export function classesInTurn<T extends { label: string }>(items: T[], n: number): T[] {
+  const byClass = new Map<string, T[]>();
+  for (const it of items) {
+    const list = byClass.get(it.label);
+    if (list) list.push(it);
+    else byClass.set(it.label, [it]);
+  }
+  const lists = [...byClass.values()];
+  const out: T[] = [];
+  const want = Math.min(n, items.length);
+  for (let j = 0; out.length < want; j++) {
+    for (const list of lists) if (j < list.length && out.length < want) out.push(list[j]);
+  }
+  return out;
 }

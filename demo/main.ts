@@ -4,7 +4,7 @@
  */
 import { load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result } from 'iamnn';
 import { bar, el, histogram, lineChart } from './charts';
-import { readCifarArchive, spread } from './cifar';
+import { classesInTurn, readCifarArchive } from './cifar';
 
 interface Item {
   id: number;
@@ -174,7 +174,7 @@ async function runGallery(): Promise<void> {
     setStatus('gallery-status', `${(e as Error).message}. Start the demo with IAMNN_CIFAR=/path/to/test.tar.gz.`);
     return;
   }
-  const picked = spread(all, n);
+  const picked = classesInTurn(all, n);
   const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').slice(-2).join('/'), truth: p.label, source: await createImageBitmap(p.blob) })));
   setStatus('gallery-status', `Classifying ${sources.length} images…`);
   await addImages(sources);
