@@ -80,10 +80,9 @@ def training_curve(ckpt_path: str) -> list[dict]:
     return []
 
 
-def train_seconds(ckpt_path: str, ckpt: dict) -> float:
-    """What the run's epochs took, each with its test pass: the sum of the log's epoch_s. Without a log, the
-    checkpoint's elapsed_s, which left the test passes out in runs from before 2026-11-27."""
-    curve = training_curve(ckpt_path)
+def train_seconds(curve: list[dict], ckpt: dict) -> float:
+    """What the run's epochs took, each with its test pass: the sum of its training curve's epoch_s. Without a
+    log, the checkpoint's elapsed_s, which left the test passes out in runs from before 2026-11-27."""
     return sum(r["epoch_s"] for r in curve) if curve else ckpt["elapsed_s"]
 
 
@@ -92,10 +91,11 @@ def in_order(values: list[str]) -> str:
     return " then ".join(dict.fromkeys(values))
 
 
-def tau_schedule(ckpt_path: str, ckpt: dict) -> str:
-    """The run's ponder costs in order, e.g. "0.01 then 0.005": from its log, which also knows a tau re-tuned on
-    --resume; without a log, from the schedule its train_config gives for the epochs it trained."""
-    taus = [r["tau"] for r in training_curve(ckpt_path)]
+def tau_schedule(curve: list[dict], ckpt: dict) -> str:
+    """The run's ponder costs in order, e.g. "0.01 then 0.005": from its training curve (its log), which also
+    knows a tau re-tuned on --resume; without a log, from the schedule its train_config gives for the epochs it
+    trained."""
+    taus = [r["tau"] for r in curve]
     if not taus:
         from training.train import TrainConfig, tau_at  # here: train.py imports this module
         fields = set(TrainConfig.__dataclass_fields__)
@@ -104,10 +104,10 @@ def tau_schedule(ckpt_path: str, ckpt: dict) -> str:
     return in_order([f"{t:g}" for t in taus])
 
 
-def precision_history(ckpt_path: str, ckpt: dict) -> str:
-    """The run's training precisions in order, e.g. "fp32 then bf16": from its log, else from its train_config
-    (a run from before train.py had --precision is fp32)."""
-    return in_order([r["precision"] for r in training_curve(ckpt_path)]
+def precision_history(curve: list[dict], ckpt: dict) -> str:
+    """The run's training precisions in order, e.g. "fp32 then bf16": from its training curve (its log), else
+    from its train_config (a run from before train.py had --precision is fp32)."""
+    return in_order([r["precision"] for r in curve]
                     or [ckpt["train_config"].get("precision", "fp32")])
 
 
@@ -126,8 +126,9 @@ def main(argv: list[str]) -> None:
     t0 = time.time()
     cfg = model.cfg
     shipped = run(model, x, y, norm)
+    curve = training_curve(ckpt_path)  # each run's log is read once
     rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps,
-                precision=precision_history(ckpt_path, ckpt))]
+                precision=precision_history(curve, ckpt))]
     for th in THRESHOLDS:
         if abs(th - (1 - cfg.eps)) > 1e-9:
             rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
@@ -138,18 +139,20 @@ def main(argv: list[str]) -> None:
         other, ock = load_ckpt(path)
         otc = ock["train_config"]
         distilled = bool(otc.get("teacher") and otc.get("distill_weight"))
-        precision = precision_history(path, ock)
-        recipe = (f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(path, ock)}, {precision}, "
+        ocurve = training_curve(path)
+        precision = precision_history(ocurve, ock)
+        recipe = (f"{'distilled' if distilled else 'labels only'}, tau {tau_schedule(ocurve, ock)}, {precision}, "
                   f"{ock['epoch']} epochs")
         rows.append(row(f"IamNN, other run ({recipe})", run(other, x, y, ock["normalization"]), other,
-                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=train_seconds(path, ock), ckpt=path,
+                        threshold=1 - other.cfg.eps, epochs=ock["epoch"], train_s=train_seconds(ocurve, ock), ckpt=path,
                         precision=precision,
                         teacher=otc.get("teacher", "") if distilled else ""))
     for path in baselines:  # e.g. the baseline trained for 24 and for 60 epochs
         base, bck = load_ckpt(path)
-        precision = precision_history(path, bck)
+        bcurve = training_curve(path)
+        precision = precision_history(bcurve, bck)
         rows.append(row(f"Unshared baseline (no ACT, all iterations, {precision}, {bck['epoch']} epochs)",
-                        run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=train_seconds(path, bck),
+                        run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=train_seconds(bcurve, bck),
                         ckpt=path, precision=precision))
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
@@ -160,7 +163,7 @@ def main(argv: list[str]) -> None:
         "easiest_test_indices": order[:16].tolist(),
         "hardest_test_indices": order.flip(0)[:16].tolist(),
         "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],
-        "epochs": ckpt["epoch"], "train_s": train_seconds(ckpt_path, ckpt), "training_curve": training_curve(ckpt_path),
+        "epochs": ckpt["epoch"], "train_s": train_seconds(curve, ckpt), "training_curve": curve,
         "train_device": ckpt["train_config"].get("device", "cpu"),  # train_s was measured there
         "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",  # this evaluation's machine
         "torch": torch.__version__, "python": platform.python_version(),

@@ -43,8 +43,8 @@ def test_split_run_equals_uninterrupted_run(cifar_archive, tmp_path):
     assert [r["test_acc"] for r in log_rows(split)] == [r["test_acc"] for r in log_rows(whole)]
     # report.json's train_s: every epoch with its test pass, summed over both sessions; elapsed_s agrees
     epoch_s = sum(r["epoch_s"] for r in log_rows(split))
-    assert evaluate.train_seconds(str(split / "ckpt.pt"), b) == epoch_s == pytest.approx(b["elapsed_s"])
-    assert evaluate.train_seconds(str(tmp_path / "no-log.pt"), {"elapsed_s": 7.0}) == 7.0
+    assert evaluate.train_seconds(training_curve(str(split / "ckpt.pt")), b) == epoch_s == pytest.approx(b["elapsed_s"])
+    assert evaluate.train_seconds(training_curve(str(tmp_path / "no-log.pt")), {"elapsed_s": 7.0}) == 7.0
     assert list(b["model_config"]["max_iters"]) == [2, 3]  # the architecture came from the checkpoint too
     assert set(b["code"]) == {"model.py", "train.py", "data.py", "evaluate.py"} and "optimizer" in b
 
@@ -190,23 +190,23 @@ def test_evaluate_names_every_missing_checkpoint_before_evaluating(tmp_path):
 def test_tau_schedule_comes_from_the_log_else_from_the_train_config(tmp_path):
     ckpt = tmp_path / "run.pt"  # a checkpoint copied without its log
     config = {"ponder_cost_early": 0.01, "ponder_early_epochs": 3, "ponder_cost": 0.005, "retired_field": 1}
-    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 5}) == "0.01 then 0.005"
-    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 2}) == "0.01"  # stopped early
-    assert evaluate.tau_schedule(str(ckpt), {"train_config": {**config, "ponder_early_epochs": 0}, "epoch": 5}) == "0.005"
+    assert evaluate.tau_schedule(training_curve(str(ckpt)), {"train_config": config, "epoch": 5}) == "0.01 then 0.005"
+    assert evaluate.tau_schedule(training_curve(str(ckpt)), {"train_config": config, "epoch": 2}) == "0.01"  # stopped early
+    assert evaluate.tau_schedule(training_curve(str(ckpt)), {"train_config": {**config, "ponder_early_epochs": 0}, "epoch": 5}) == "0.005"
     rows = [{"epoch": e, "tau": t, "test_acc": 0, "test_iters": [], "epoch_s": 1.0} for e, t in ((1, 0.01), (2, 0.0035), (3, 0.005))]
     tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # tau re-tuned on --resume
-    assert evaluate.tau_schedule(str(ckpt), {"train_config": config, "epoch": 3}) == "0.01 then 0.0035 then 0.005"
+    assert evaluate.tau_schedule(training_curve(str(ckpt)), {"train_config": config, "epoch": 3}) == "0.01 then 0.0035 then 0.005"
     assert [r["precision"] for r in evaluate.training_curve(str(ckpt))] == ["fp32"] * 3  # logged before --precision
 
 
 def test_precision_history_comes_from_the_log_else_from_the_train_config(tmp_path):
     ckpt = tmp_path / "run.pt"
-    assert evaluate.precision_history(str(ckpt), {"train_config": {}}) == "fp32"  # from before --precision, no log
-    assert evaluate.precision_history(str(ckpt), {"train_config": {"precision": "bf16"}}) == "bf16"
+    assert evaluate.precision_history(training_curve(str(ckpt)), {"train_config": {}}) == "fp32"  # from before --precision, no log
+    assert evaluate.precision_history(training_curve(str(ckpt)), {"train_config": {"precision": "bf16"}}) == "bf16"
     rows = [{"epoch": e, "tau": 0.005, "test_acc": 0, "test_iters": [], "epoch_s": 1.0, **p}  # switched on --resume
             for e, p in ((1, {}), (2, {"precision": "bf16"}), (3, {"precision": "bf16"}))]
     tmp_path.joinpath("run.log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    assert evaluate.precision_history(str(ckpt), {"train_config": {"precision": "bf16"}}) == "fp32 then bf16"
+    assert evaluate.precision_history(training_curve(str(ckpt)), {"train_config": {"precision": "bf16"}}) == "fp32 then bf16"
 
 
 def test_train_step_runs_the_convs_in_the_precision_asked_for():
