@@ -44,13 +44,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * pending init obsolete; registering its factory again lets a later load try it afresh.
  */
 function abandonInit(name: BackendName): void {
-  const factory = tf.findBackendFactory(name);
+  const { factory, priority } = tf.engine().registryFactory[name]; // as its package registered it
   tf.removeBackend(name);
-  tf.registerBackend(name, factory, REGISTERED_PRIORITY[name]);
+  tf.registerBackend(name, factory, priority);
 }
-
-/** The priorities the backend packages register with (tfjs picks the highest when none is set). */
-const REGISTERED_PRIORITY: Record<BackendName, number> = { webgpu: 3, wasm: 2, cpu: 1 };
 
 async function tryWebGPU(timeoutMs: number): Promise<string | null> {
   const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;

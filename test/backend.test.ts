@@ -18,6 +18,7 @@ describe('backend selection', () => {
     const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
     const m = await load('http://test/model.json', { fetch: fakeFetch(files), backendTimeoutMs: 200 });
     expect(m.info.backend).toBe('cpu');
+    expect(tf.engine().registryFactory.wasm.priority).toBe(2); // re-registered as it was, for a later load
     expect(m.info.backendSkipped).toEqual([
       { backend: 'webgpu', reason: expect.stringContaining('navigator.gpu') },
       { backend: 'wasm', reason: 'wasm initialisation timed out after 200 ms' },
