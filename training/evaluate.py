@@ -3,11 +3,13 @@
     /usr/bin/python3 -m training.evaluate --ckpt=training/runs/iamnn/ckpt.pt \
         --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json \
         [--compare=other/ckpt.pt,...]   # other IamNN runs, one row each at their own threshold
+        [--peer=training/runs/resnet20-60ep/ckpt.pt,...]   # static ResNets trained with the same recipe
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
 (each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
-the unshared baseline (--baseline=a.pt,b.pt: one row per run, e.g. 24 and 60 epochs). Each with accuracy,
+the unshared baseline (--baseline=a.pt,b.pt: one row per run, e.g. 24 and 60 epochs); static peers (--peer:
+He et al.'s CIFAR ResNets, training/resnet.py). Each with accuracy,
 params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the shipped
 setting and the training curve (tau, precision, test accuracy, iterations per epoch) from the run's log.
 """
@@ -22,14 +24,22 @@ from pathlib import Path
 import torch
 
 from training.data import DEFAULT_DATA, load_split, normalize, to_tensor
-from training.model import IamNN, ModelConfig, count_params, flops_of, flops_table
+from training.model import IamNN, ModelConfig, count_params, flops_of
+from training.resnet import CifarResNet, ResNetConfig
 
 THRESHOLDS = (0.5, 0.7, 0.9, 0.95, 0.99, 1.0)
 
 
-def load_ckpt(path: str) -> tuple[IamNN, dict]:
+def build_model(arch: str, model_config: dict) -> IamNN | CifarResNet:
+    """The network a checkpoint's `arch` names: "iamnn" (IamNN or its unshared baseline) or "resnet"."""
+    if arch == "resnet":
+        return CifarResNet(ResNetConfig(**model_config))
+    return IamNN(ModelConfig(**model_config))
+
+
+def load_ckpt(path: str) -> tuple[IamNN | CifarResNet, dict]:
     ckpt = torch.load(path, map_location="cpu")
-    model = IamNN(ModelConfig(**ckpt["model_config"]))
+    model = build_model(ckpt.get("arch", "iamnn"), ckpt["model_config"])
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt
 
@@ -55,7 +65,7 @@ def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dic
     """Accuracy, FLOPs stats and iteration counts over a test set."""
     logits, iters = predict(model, x, norm, **kw)
     pred = logits.argmax(1)
-    flops = flops_of(iters, flops_table(model.cfg))
+    flops = flops_of(iters, model.flops())
     return {"accuracy": (pred == y).float().mean().item(), "flops_min": flops.min().item(),
             "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),
             "mean_iterations": iters.float().mean(0).tolist(), "iters": iters, "flops": flops}
@@ -64,7 +74,7 @@ def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dic
 def row(name: str, r: dict, model: IamNN, **extra) -> dict:
     return {"name": name, "params": count_params(model), "accuracy": r["accuracy"], "flops_min": r["flops_min"],
             "flops_mean": r["flops_mean"], "flops_max": r["flops_max"], "mean_iterations": r["mean_iterations"],
-            "flops_max_possible": flops_table(model.cfg)["max"], **extra}
+            "flops_max_possible": model.flops()["max"], **extra}
 
 
 def training_curve(ckpt_path: str) -> list[dict]:
@@ -115,8 +125,8 @@ def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     torch.set_num_threads(int(args.get("threads", 2)))
     ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
-    compare, baselines = ([p for p in args.get(k, "").split(",") if p] for k in ("compare", "baseline"))
-    missing = [p for p in (ckpt_path, *compare, *baselines) if not Path(p).is_file()]
+    compare, baselines, peers = ([p for p in args.get(k, "").split(",") if p] for k in ("compare", "baseline", "peer"))
+    missing = [p for p in (ckpt_path, *compare, *baselines, *peers) if not Path(p).is_file()]
     if missing:  # before minutes of evaluation, not after them
         raise SystemExit(f"no checkpoint at: {', '.join(missing)}")
     model, ckpt = load_ckpt(ckpt_path)
@@ -154,6 +164,13 @@ def main(argv: list[str]) -> None:
         rows.append(row(f"Unshared baseline (no ACT, all iterations, {precision}, {bck['epoch']} epochs)",
                         run(base, x, y, bck["normalization"]), base, epochs=bck["epoch"], train_s=train_seconds(bcurve, bck),
                         ckpt=path, precision=precision))
+    for path in peers:
+        peer, pck = load_ckpt(path)
+        pcurve = training_curve(path)
+        precision = precision_history(pcurve, pck)
+        rows.append(row(f"Static ResNet-{peer.cfg.depth} (He et al., same recipe, {precision}, {pck['epoch']} epochs)",
+                        run(peer, x, y, pck["normalization"]), peer, epochs=pck["epoch"],
+                        train_s=train_seconds(pcurve, pck), ckpt=path, precision=precision))
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
     report = {

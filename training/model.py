@@ -202,6 +202,9 @@ class IamNN(nn.Module):
     def forward_early_exit(self, x, max_iters=None, eps=None):
         return self._run(x, True, max_iters, eps)[:2]
 
+    def flops(self, input_size: int = 32) -> dict:
+        return flops_table(self.cfg, input_size)
+
 
 def flops_table(cfg: ModelConfig, input_size: int = 32) -> dict:
     """FLOPs (2 per multiply-add of every conv and FC; elementwise ops not counted)."""

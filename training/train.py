@@ -4,6 +4,7 @@
     /usr/bin/python3 -m training.train --epochs=60 --precision=bf16 --out=training/runs/iamnn60   # the shipped recipe
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
+    /usr/bin/python3 -m training.train --arch=resnet20 --epochs=60 --out=training/runs/resnet20-60ep   # a static peer
     /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
         --out=training/runs/iamnn-kd                                    # distil from the baseline
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
@@ -25,8 +26,9 @@ import torch
 import torch.nn.functional as F
 
 from training.data import DEFAULT_DATA, augment, load_split, normalize, to_tensor
-from training.evaluate import load_ckpt, predict
+from training.evaluate import build_model, load_ckpt, predict
 from training.model import IamNN, ModelConfig, count_params
+from training.resnet import ResNetConfig
 
 MEAN = (0.4914, 0.4822, 0.4465)   # CIFAR-10 channel statistics; shipped in model.json
 STD = (0.2470, 0.2435, 0.2616)
@@ -34,6 +36,8 @@ STD = (0.2470, 0.2435, 0.2616)
 
 @dataclass
 class TrainConfig:
+    arch: str = "iamnn"             # "iamnn": IamNN or its baseline (ModelConfig); "resnet<depth>", e.g. resnet20,
+                                    # resnet56: He et al.'s static CIFAR ResNet (resnet.py), a same-recipe peer
     data: str = DEFAULT_DATA        # JPEG folder or official python archive (training/data.py)
     out: str = "training/runs/iamnn"
     epochs: int = 24                # IamNN on this 2-core CPU: 5,642 s under bf16 (the "auto" choice here), 7,588 s in fp32
@@ -69,6 +73,15 @@ class TrainConfig:
 # Where a run may differ between sessions; every other TrainConfig field of a resumed run comes from its
 # checkpoint unless given on the command line (e.g. --epochs to extend it, --ponder_cost to re-tune it).
 MACHINE_FIELDS = ("data", "out", "threads", "device", "stop_after", "resume")
+
+
+def arch_config(tc: TrainConfig, mc: ModelConfig) -> tuple[str, dict]:
+    """The checkpoint's `arch` and `model_config` for --arch: IamNN takes ModelConfig; a ResNet its depth."""
+    if tc.arch == "iamnn":
+        return "iamnn", asdict(mc)
+    if tc.arch.startswith("resnet") and tc.arch[6:].isdigit() and (int(tc.arch[6:]) - 2) % 6 == 0:
+        return "resnet", asdict(ResNetConfig(depth=int(tc.arch[6:]), num_classes=mc.num_classes))
+    raise SystemExit(f"--arch={tc.arch}: valid values are iamnn and resnet<6n+2>, e.g. resnet20, resnet56")
 
 
 def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig, set[str]]:
@@ -171,7 +184,7 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
         raise SystemExit(f"--device={tc.device}: this machine has no CUDA GPU; use --device=cpu")
     if tc.precision == "bf16" and tc.device.startswith("cuda") and not torch.cuda.is_bf16_supported():
         raise SystemExit("--precision=bf16: this GPU has no bf16 support; use --precision=fp32")
-    if mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):
+    if tc.arch == "iamnn" and mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):
         raise SystemExit("zero_init_last_bn=True needs a ponder cost to train (the baseline and tau = 0 have "
                          "none): add --zero_init_last_bn=False")
 
@@ -183,21 +196,23 @@ def main(argv: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "ckpt.pt"
     ckpt = torch.load(ckpt_path, map_location="cpu") if tc.resume and ckpt_path.exists() else None
-    if ckpt:
+    if ckpt and ckpt.get("arch", "iamnn") == "iamnn":
         run_mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
         clash = [f.name for f in fields(mc) if f.name in given and getattr(mc, f.name) != getattr(run_mc, f.name)]
         if clash:
             raise SystemExit(f"--resume: the run's model config fixes {', '.join(clash)} "
                              f"({', '.join(f'{k}={getattr(run_mc, k)}' for k in clash)}); start a new --out instead")
         mc = run_mc
+    if ckpt:
         for f in fields(TrainConfig):  # fields newer than the checkpoint keep their defaults
             if f.name not in given and f.name not in MACHINE_FIELDS and f.name in ckpt["train_config"]:
                 setattr(tc, f.name, ckpt["train_config"][f.name])
     check_config(tc, mc)
+    arch, model_config = arch_config(tc, mc)
     if tc.precision == "auto":
         tc.precision = "bf16" if native_bf16(tc.device) else "fp32"
     code = {name: (Path(__file__).parent / name).read_text()
-            for name in ("model.py", "train.py", "data.py", "evaluate.py")}
+            for name in ("model.py", "resnet.py", "train.py", "data.py", "evaluate.py")}
     log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log
     rows = log_path.read_text().splitlines() if ckpt and log_path.exists() else []
     log_path.write_text("".join(r + "\n" for r in rows if json.loads(r)["epoch"] <= ckpt["epoch"]))
@@ -227,7 +242,7 @@ def main(argv: list[str]) -> None:
         del teacher
 
     torch.manual_seed(tc.seed)
-    model = IamNN(mc).to(tc.device)
+    model = build_model(arch, model_config).to(tc.device)
     opt = make_optimizer(model, tc)
     if ckpt:
         model.load_state_dict(ckpt["model"])
@@ -236,7 +251,7 @@ def main(argv: list[str]) -> None:
         else:  # a model-only copy, e.g. training/checkpoints/baseline-cifar10.pt
             print("warning: model-only checkpoint: SGD momentum restarts from zero", flush=True)
         print(f"resumed {ckpt_path} at epoch {start_epoch}", flush=True)
-    print(f"params={count_params(model):,} train={len(xtr)} test={len(xte)} {asdict(mc)} {asdict(tc)}", flush=True)
+    print(f"params={count_params(model):,} train={len(xtr)} test={len(xte)} {model_config} {asdict(tc)}", flush=True)
 
     per_epoch = len(xtr) // tc.batch_size
     total = tc.epochs * per_epoch
@@ -247,7 +262,7 @@ def main(argv: list[str]) -> None:
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr), generator=gen)
-        loss_sum, kd_sum, ponder_sum, correct, iters_sum = 0.0, 0.0, 0.0, 0, torch.zeros(len(mc.max_iters))
+        loss_sum, kd_sum, ponder_sum, correct, iters_sum = 0.0, 0.0, 0.0, 0, 0
         for b in range(per_epoch):
             step = epoch * per_epoch + b
             for g in opt.param_groups:
@@ -278,7 +293,7 @@ def main(argv: list[str]) -> None:
         with open(log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                    "elapsed_s": elapsed, "model_config": asdict(mc), "train_config": asdict(tc),
+                    "elapsed_s": elapsed, "arch": arch, "model_config": model_config, "train_config": asdict(tc),
                     "normalization": {"mean": MEAN, "std": STD}, "code": code, "teacher_sha256": teacher_sha,
                     "torch": torch.__version__}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)

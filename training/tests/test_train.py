@@ -46,7 +46,7 @@ def test_split_run_equals_uninterrupted_run(cifar_archive, tmp_path):
     assert evaluate.train_seconds(training_curve(str(split / "ckpt.pt")), b) == epoch_s == pytest.approx(b["elapsed_s"])
     assert evaluate.train_seconds(training_curve(str(tmp_path / "no-log.pt")), {"elapsed_s": 7.0}) == 7.0
     assert list(b["model_config"]["max_iters"]) == [2, 3]  # the architecture came from the checkpoint too
-    assert set(b["code"]) == {"model.py", "train.py", "data.py", "evaluate.py"} and "optimizer" in b
+    assert set(b["code"]) == {"model.py", "resnet.py", "train.py", "data.py", "evaluate.py"} and "optimizer" in b
 
 
 def test_resume_may_extend_and_retune(cifar_archive, tmp_path):
