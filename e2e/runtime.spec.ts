@@ -1,6 +1,7 @@
 /**
  * The built bundles in Chromium: a plain page with a script tag (bundle from another origin) and a
- * Vite-built ES-module app, each on WebGPU and on WASM. Both must reproduce PyTorch's parity vectors
+ * Vite-built ES-module app, each on WebGPU (asked for by name: the adapter here is SwiftShader, which
+ * 'auto' skips) and on WASM ('auto' with no adapter). Both must reproduce PyTorch's parity vectors
  * (so both backends give the same predictions and iteration counts), report the backend they run
  * on, and deliver results to the page as events.
  */
@@ -13,6 +14,11 @@ const PAGES = [
 ];
 const MODELS = ['test/fixtures/tiny', 'models/cifar10'];
 const LOGIT_TOLERANCE = 1e-4;
+
+/** The webgpu project names its backend (its adapter is software, which 'auto' skips); wasm tests 'auto'. */
+function backendOption(project: string): string {
+  return project === 'webgpu' ? 'webgpu' : 'auto';
+}
 
 async function open(page: Page, url: string) {
   const errors: string[] = [];
@@ -28,7 +34,7 @@ for (const p of PAGES) {
       test(`reproduces PyTorch on ${dir}`, async ({ page }, info) => {
         const errors = await open(page, p.url);
         const out = await page.evaluate((o) => (window as any).runParity(o), {
-          modelUrl: `${ORIGIN}/${dir}/model.json`, parityUrl: `${ORIGIN}/${dir}/parity.json`,
+          modelUrl: `${ORIGIN}/${dir}/model.json`, parityUrl: `${ORIGIN}/${dir}/parity.json`, backend: backendOption(info.project.name),
         });
         const backend = info.project.name;
         expect(out.info.backend).toBe(backend);
@@ -66,10 +72,10 @@ for (const p of PAGES) {
       });
     }
 
-    test('accepts every DOM input kind and types every bad one', async ({ page }) => {
+    test('accepts every DOM input kind and types every bad one', async ({ page }, info) => {
       const errors = await open(page, p.url);
       const out = await page.evaluate((o) => (window as any).runInputs(o), {
-        modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, origins: [ORIGIN, 'http://127.0.0.1:4174'],
+        modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, origins: [ORIGIN, 'http://127.0.0.1:4174'], backend: backendOption(info.project.name),
       });
       expect(out).toEqual({
         image: 'ok', canvas: 'ok', offscreen: 'ok', bitmap: 'ok', imageData: 'ok', blankCanvas: 'ok',
@@ -81,3 +87,30 @@ for (const p of PAGES) {
     });
   });
 }
+
+test('auto skips a software WebGPU adapter for WASM and says why', async ({ page }, info) => {
+  test.skip(info.project.name !== 'webgpu', 'needs the SwiftShader adapter of the webgpu project');
+  await open(page, PAGES[1].url);
+  const out = await page.evaluate((o) => (window as any).runParity(o), {
+    modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, parityUrl: `${ORIGIN}/test/fixtures/tiny/parity.json`, backend: 'auto',
+  });
+  expect(out.info.backend).toBe('wasm');
+  expect(out.info.backendSkipped).toEqual([{ backend: 'webgpu', reason: expect.stringMatching(/software adapter.*SwiftShader|fallback/i) }]);
+});
+
+test('every size and input kind classifies like the same pixels as a tensor', async ({ page }, info) => {
+  const errors = await open(page, PAGES[1].url);
+  const sizes = [[1, 1], [31, 31], [32, 32], [33, 33], [64, 64], [224, 224], [256, 256], [500, 375], [640, 480], [480, 640], [1920, 1080], [4000, 3000]];
+  for (const backend of info.project.name === 'webgpu' ? ['webgpu'] : ['wasm', 'cpu']) {
+    const out = await page.evaluate((o) => (window as any).runSizes(o), { modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, backend, sizes });
+    expect(out).toHaveLength(sizes.length * 5);
+    for (const r of out) {
+      expect(r.error, `${backend} ${r.size} ${r.kind}`).toBeUndefined();
+      expect(r.backend).toBe(backend);
+      expect(r.sameIterations, `${backend} ${r.size} ${r.kind}`).toBe(true);
+      expect(r.diff, `${backend} ${r.size} ${r.kind}`).toBeLessThan(1e-3);
+    }
+    console.log(`${backend}: worst |logit - tensor path| over ${out.length} cases = ${Math.max(...out.map((r: { diff: number }) => r.diff)).toExponential(2)}`);
+  }
+  expect(errors).toEqual([]);
+});

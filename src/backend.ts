@@ -1,5 +1,6 @@
 /**
- * Backend selection: WebGPU when a real adapter initialises, else WASM (SIMD when the browser has
+ * Backend selection: WebGPU when a hardware adapter initialises (a software one, such as SwiftShader,
+ * runs ~100x slower than WASM, so 'auto' skips it when WebAssembly is there), else WASM (SIMD when the browser has
  * it, single-threaded: the threaded build hangs setBackend in minified bundles), else CPU.
  * Every attempt has a timeout, and the reason each skipped backend was skipped is kept.
  */
@@ -19,6 +20,8 @@ export interface BackendInfo {
   skipped: BackendAttempt[];
   /** WASM only: whether the SIMD build runs. */
   wasmSimd?: boolean;
+  /** WebGPU only: the adapter is a software (fallback) one, e.g. SwiftShader. */
+  softwareAdapter?: boolean;
   initMs: number;
 }
 
@@ -49,13 +52,31 @@ function abandonInit(name: BackendName): void {
   tf.registerBackend(name, factory, priority);
 }
 
-async function tryWebGPU(timeoutMs: number): Promise<string | null> {
-  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
-  if (!gpu) return 'navigator.gpu is not available (browser without WebGPU, or not a secure context)';
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
+}
+
+/** Why `adapter` is a software one (a fallback adapter, or SwiftShader by name), or null for hardware. */
+function softwareAdapter(adapter: AdapterLike): string | null {
+  if (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter) return 'a fallback (software) adapter';
+  const { vendor = '', architecture = '', description = '' } = adapter.info ?? {};
+  const name = `${vendor} ${architecture} ${description}`.trim();
+  return /swiftshader/i.test(name) ? `a software adapter (${name})` : null;
+}
+
+/** The adapter WebGPU would run on: [reason it cannot be used or null, whether it is software]. */
+async function probeWebGPU(timeoutMs: number, allowSoftware: boolean): Promise<[string | null, boolean]> {
+  const gpu = (globalThis.navigator as Navigator & { gpu?: { requestAdapter(): Promise<AdapterLike | null> } } | undefined)?.gpu;
+  if (!gpu) return ['navigator.gpu is not available (browser without WebGPU, or not a secure context)', false];
   const adapter = await withTimeout(gpu.requestAdapter(), timeoutMs, 'requestAdapter').catch((e: Error) => e.message);
-  if (adapter === null) return 'no WebGPU adapter (GPU blocklisted or WebGPU disabled)';
-  if (typeof adapter === 'string') return adapter;
-  return null;
+  if (adapter === null) return ['no WebGPU adapter (GPU blocklisted or WebGPU disabled)', false];
+  if (typeof adapter === 'string') return [adapter, false];
+  const software = softwareAdapter(adapter);
+  if (software && !allowSoftware) {
+    return [`${software}: about 100x slower than WASM here; pass backend: 'webgpu' to use it anyway`, true];
+  }
+  return [null, software !== null];
 }
 
 async function activate(name: BackendName, opts: BackendOptions): Promise<string | null> {
@@ -66,7 +87,10 @@ async function activate(name: BackendName, opts: BackendOptions): Promise<string
       if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);
     }
     const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
-    return ok && tf.getBackend() === name ? null : `${name} failed to initialise`;
+    if (ok && tf.getBackend() === name) return null;
+    return name === 'wasm'
+      ? `wasm failed to initialise: could not fetch or compile the .wasm binaries from ${JSON.stringify(opts.wasmPaths ?? 'the default location')} (see the console; set wasmPaths)`
+      : `${name} failed to initialise`;
   } catch (e) {
     if (e instanceof Timeout) abandonInit(name);
     return (e as Error).message ?? String(e);
@@ -81,12 +105,14 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions): 
   const t0 = performance.now();
   const order: BackendName[] = choice === 'auto' ? ['webgpu', 'wasm', 'cpu'] : [choice];
   const skipped: BackendAttempt[] = [];
+  // 'auto' takes a software WebGPU adapter only when there is no WebAssembly to run instead
+  const allowSoftware = choice === 'webgpu' || typeof WebAssembly === 'undefined';
   for (const name of order) {
-    let reason = name === 'webgpu' ? await tryWebGPU(opts.timeoutMs) : null;
+    let [reason, software] = name === 'webgpu' ? await probeWebGPU(opts.timeoutMs, allowSoftware) : [null, false];
     if (reason === null) reason = await activate(name, opts);
     if (reason === null) {
       const wasmSimd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined;
-      return { backend: name, skipped, wasmSimd, initMs: performance.now() - t0 };
+      return { backend: name, skipped, wasmSimd, softwareAdapter: name === 'webgpu' ? software : undefined, initMs: performance.now() - t0 };
     }
     skipped.push({ backend: name, reason });
   }

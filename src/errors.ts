@@ -9,6 +9,13 @@ export class IamNNError extends Error {
   }
 }
 
+/** `e` itself when it is an IamNNError, else an IamNNError saying `context`, with `e` as its cause: nothing
+ *  unexpected (a raw tfjs or DOM error) escapes the SDK untyped. */
+export function asIamNNError(e: unknown, context: string): IamNNError {
+  if (e instanceof IamNNError) return e;
+  return new IamNNError(`${context}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
 /** model.json or a weight shard does not match the format (docs/model-format.md). */
 export class ModelFormatError extends IamNNError {
   override name = 'ModelFormatError';
@@ -84,7 +91,8 @@ export type InputProblem =
   | 'bad-dtype'
   | 'not-finite'
   | 'out-of-range'
-  | 'empty-batch';
+  | 'empty-batch'
+  | 'timed-out';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 

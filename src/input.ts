@@ -1,11 +1,16 @@
 /**
- * Turns any supported image source into a float32 [H, W, 3] tensor of 0..255 RGB values, with a
- * typed {@link IamNNInputError} for everything that cannot be classified, then resizes and normalizes
- * it as model.json says:
+ * Turns any supported image source into 0..255 RGB pixels, with a typed {@link IamNNInputError} for
+ * everything that cannot be classified, then resizes and normalizes them as model.json says:
  *   resize "center-crop-area": crop the centred square of side min(H, W); if the side is not a
  *   multiple of the model's input size S, resize it bilinearly (half-pixel centres) to k*S with
  *   k = max(1, floor(side / S)); then average k x k blocks down to S x S (area downsampling, no aliasing).
  *   normalization: (x / 255 - mean) / std per channel.
+ * A square larger than MAX_SIDE is first reduced by the smallest integer factor f that brings it within
+ * MAX_SIDE (f x f block means of its centred f-multiple), the same for DOM images and tensors: a
+ * 4000x3000 photo is never uploaded whole to the GPU (WebGPU silently drops texture uploads that large).
+ *
+ * DOM images are read on the CPU (a 2D canvas), outside the page-wide call queue and with a time
+ * limit, so a slow image never holds up another call; tensors are validated with one readback.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { IamNNInputError } from './errors';
@@ -22,16 +27,92 @@ export type ImageInput =
   | tf.Tensor3D
   | tf.Tensor4D;
 
-const VIDEO_WAIT_MS = 10_000;
+/** Larger centred squares are reduced by an integer factor before any backend sees them. */
+export const MAX_SIDE = 2048;
 
-function isA<T>(x: unknown, name: string): x is T {
+/** The centred square of an h x w image and its pre-reduction factor (see the module comment). */
+export interface CropPlan {
+  top: number;
+  left: number;
+  side: number;
+  factor: number;
+}
+
+export function cropPlan(h: number, w: number): CropPlan {
+  const full = Math.min(h, w);
+  const factor = Math.ceil(full / MAX_SIDE);
+  const side = Math.floor(full / factor) * factor;
+  return { top: Math.floor((h - side) / 2), left: Math.floor((w - side) / 2), side, factor };
+}
+
+/** A DOM image read to the host: its centred, pre-reduced square, RGB float32 0..255, row-major. */
+export interface HostPixels {
+  data: Float32Array;
+  side: number;
+}
+
+export function isA<T>(x: unknown, name: string): x is T {
   const ctor = (globalThis as Record<string, unknown>)[name];
   return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
 }
 
-function fromPixels(src: Parameters<typeof tf.browser.fromPixels>[0], index?: number): tf.Tensor4D {
+/** A real tensor of this tfjs: tf.Tensor's instanceof accepts any object with a dataId, shape and dtype. */
+export function isTensor(x: unknown): x is tf.Tensor {
+  return typeof x === 'object' && x !== null && Object.prototype.isPrototypeOf.call(tf.Tensor.prototype, x);
+}
+
+function checkSize(w: number, h: number, what: string, index?: number): void {
+  if (!(w > 0 && h > 0)) throw new IamNNInputError('empty', `${what} is ${w}x${h}`, index);
+}
+
+/** `p`, or an IamNNInputError 'timed-out' after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string, index?: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IamNNInputError('timed-out', `${what} did not arrive within ${ms} ms (inputTimeoutMs)`, index)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+async function waitForImage(img: HTMLImageElement, ms: number, index?: number): Promise<void> {
+  if (img.complete && img.naturalWidth > 0) return;
+  if (!img.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);
+  const decoded = img.decode().catch(() => {
+    throw new IamNNInputError('broken-image', `the image ${img.src.slice(0, 200)} could not be decoded`, index);
+  });
+  await within(decoded, ms, `the image ${img.src.slice(0, 200)}`, index);
+}
+
+async function waitForVideo(v: HTMLVideoElement, ms: number, index?: number): Promise<void> {
+  if (v.readyState >= 2) return;
+  if (!v.src && !v.srcObject && !v.querySelector('source')) {
+    throw new IamNNInputError('not-loaded', 'the <video> has no source (src, srcObject or <source>)', index);
+  }
+  const frame = new Promise<void>((resolve, reject) => {
+    const done = (ok: boolean) => {
+      v.removeEventListener('loadeddata', onData);
+      v.removeEventListener('error', onError);
+      if (ok) resolve();
+      else reject(new IamNNInputError('not-loaded', `the video has no frame (readyState ${v.readyState}, error ${v.error?.code ?? 'none'})`, index));
+    };
+    const onData = () => done(true);
+    const onError = () => done(false);
+    v.addEventListener('loadeddata', onData);
+    v.addEventListener('error', onError);
+    if (v.error) done(false);
+  });
+  await within(frame, ms, 'the video frame', index);
+}
+
+/** RGBA bytes of the plan's square of `src`, drawn 1:1 (no resampling) on a 2D canvas. */
+function rgbaOf(src: CanvasImageSource, plan: CropPlan, index?: number): Uint8ClampedArray {
+  const { top, left, side } = plan;
+  const canvas = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(side, side) : Object.assign(document.createElement('canvas'), { width: side, height: side });
+  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D | null;
+  if (!ctx) throw new IamNNInputError('unsupported-type', 'no 2D canvas context to read the image with', index);
   try {
-    return tf.tidy(() => tf.expandDims(tf.browser.fromPixels(src, 3), 0));
+    ctx.drawImage(src, left, top, side, side, 0, 0, side, side);
+    return ctx.getImageData(0, 0, side, side).data;
   } catch (e) {
     if ((e as Error).name === 'SecurityError') {
       throw new IamNNInputError('tainted', 'the image comes from another origin without CORS; serve it with Access-Control-Allow-Origin and set crossOrigin="anonymous"', index);
@@ -40,27 +121,77 @@ function fromPixels(src: Parameters<typeof tf.browser.fromPixels>[0], index?: nu
   }
 }
 
-function checkSize(w: number, h: number, what: string, index?: number): void {
-  if (!(w > 0 && h > 0)) throw new IamNNInputError('empty', `${what} is ${w}x${h}`, index);
+/** RGBA (row stride `stride` pixels, square at `top`/`left`) -> RGB float32, averaging factor x factor blocks. */
+function reduce(rgba: Uint8ClampedArray, stride: number, plan: CropPlan): HostPixels {
+  const { top, left, factor: f } = plan;
+  const side = plan.side / f;
+  const data = new Float32Array(side * side * 3);
+  const norm = 1 / (f * f);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let dy = 0; dy < f; dy++) {
+        let p = ((top + y * f + dy) * stride + left + x * f) * 4;
+        for (let dx = 0; dx < f; dx++, p += 4) {
+          r += rgba[p];
+          g += rgba[p + 1];
+          b += rgba[p + 2];
+        }
+      }
+      const o = (y * side + x) * 3;
+      data[o] = r * norm;
+      data[o + 1] = g * norm;
+      data[o + 2] = b * norm;
+    }
+  }
+  return { data, side };
 }
 
-async function waitForVideo(v: HTMLVideoElement, index?: number): Promise<void> {
-  if (v.readyState >= 2) return;
-  await new Promise<void>((resolve, reject) => {
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      v.removeEventListener('loadeddata', onData);
-      v.removeEventListener('error', onError);
-      if (ok) resolve();
-      else reject(new IamNNInputError('not-loaded', `the video has no frame (readyState ${v.readyState}, error ${v.error?.code ?? 'none'})`, index));
-    };
-    const onData = () => done(true);
-    const onError = () => done(false);
-    const timer = setTimeout(() => done(false), VIDEO_WAIT_MS);
-    v.addEventListener('loadeddata', onData);
-    v.addEventListener('error', onError);
-    if (v.error) done(false);
-  });
+/** Width and height of a DOM image source at its natural (intrinsic) size, once it has pixels. */
+async function readySize(input: unknown, timeoutMs: number, index?: number): Promise<[CanvasImageSource, number, number] | null> {
+  if (isA<HTMLImageElement>(input, 'HTMLImageElement')) {
+    await waitForImage(input, timeoutMs, index);
+    checkSize(input.naturalWidth, input.naturalHeight, 'the image', index);
+    return [input, input.naturalWidth, input.naturalHeight];
+  }
+  if (isA<HTMLVideoElement>(input, 'HTMLVideoElement')) {
+    await waitForVideo(input, timeoutMs, index);
+    checkSize(input.videoWidth, input.videoHeight, 'the video frame', index);
+    return [input, input.videoWidth, input.videoHeight];
+  }
+  for (const kind of ['HTMLCanvasElement', 'OffscreenCanvas', 'ImageBitmap']) {
+    if (isA<HTMLCanvasElement | OffscreenCanvas | ImageBitmap>(input, kind)) {
+      checkSize(input.width, input.height, kind === 'ImageBitmap' ? 'the ImageBitmap (closed?)' : `the ${kind}`, index);
+      return [input, input.width, input.height];
+    }
+  }
+  return null;
+}
+
+/**
+ * Read a DOM image (img at its natural size, canvas, OffscreenCanvas, video frame, ImageBitmap, ImageData)
+ * to host pixels. Waits at most `timeoutMs` for an image or video that is still loading.
+ */
+export async function readDomPixels(input: unknown, timeoutMs: number, index?: number): Promise<HostPixels> {
+  if (isA<ImageData>(input, 'ImageData')) {
+    checkSize(input.width, input.height, 'the ImageData', index);
+    return reduce(input.data, input.width, cropPlan(input.height, input.width));
+  }
+  const ready = await readySize(input, timeoutMs, index);
+  if (!ready) {
+    const name = (input as object)?.constructor?.name ?? typeof input;
+    throw new IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
+  }
+  const [src, w, h] = ready;
+  const plan = cropPlan(h, w);
+  return reduce(rgbaOf(src, plan, index), plan.side, { ...plan, top: 0, left: 0 });
+}
+
+/** Host pixels as a [1, side, side, 3] float32 tensor (caller disposes). */
+export function pixelsToTensor(p: HostPixels): tf.Tensor4D {
+  return tf.tensor4d(p.data, [1, p.side, p.side, 3]);
 }
 
 /**
@@ -69,6 +200,7 @@ async function waitForVideo(v: HTMLVideoElement, index?: number): Promise<void> 
  * Returns float32 [N, H, W, 3] (caller disposes).
  */
 export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): Promise<tf.Tensor4D> {
+  if (!isTensor(t)) throw new IamNNInputError('unsupported-type', 'an object shaped like a tensor that is not a tf.Tensor of this tfjs', index);
   if (t.isDisposed) throw new IamNNInputError('missing', 'the tensor has been disposed', index);
   if (t.dtype !== 'float32' && t.dtype !== 'int32') {
     throw new IamNNInputError('bad-dtype', `tensor dtype ${t.dtype}; expected float32 or int32 with values 0..255`, index);
@@ -95,67 +227,21 @@ export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): 
   return tf.tidy(() => tf.cast(shape.length === 3 ? tf.expandDims(t, 0) : t, 'float32') as tf.Tensor4D);
 }
 
-/** Read any supported input into a [1, H, W, 3] 0..255 tensor, a batch of one (caller disposes). */
-export async function readPixels(input: unknown, index?: number): Promise<tf.Tensor4D> {
-  if (input === null || input === undefined) throw new IamNNInputError('missing', `got ${input}`, index);
-  if (input instanceof tf.Tensor) return readTensor(input, false, index);
-  if (isA<HTMLImageElement>(input, 'HTMLImageElement')) {
-    if (!input.complete || input.naturalWidth === 0) {
-      if (!input.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);
-      try {
-        await input.decode();
-      } catch {
-        throw new IamNNInputError('broken-image', `the image ${input.src.slice(0, 200)} could not be decoded`, index);
-      }
-    }
-    checkSize(input.naturalWidth, input.naturalHeight, 'the image', index);
-    return fromPixels(input, index);
-  }
-  if (isA<HTMLVideoElement>(input, 'HTMLVideoElement')) {
-    await waitForVideo(input, index);
-    checkSize(input.videoWidth, input.videoHeight, 'the video frame', index);
-    return fromPixels(input, index);
-  }
-  if (isA<HTMLCanvasElement>(input, 'HTMLCanvasElement') || isA<OffscreenCanvas>(input, 'OffscreenCanvas')) {
-    // Through an ImageBitmap: WebGPU's fromPixels cannot read a canvas that has no rendering
-    // context yet (a blank canvas), and cannot take an OffscreenCanvas at all.
-    checkSize(input.width, input.height, `the ${input.constructor.name}`, index);
-    let bitmap: ImageBitmap;
-    try {
-      bitmap = await createImageBitmap(input);
-    } catch (e) {
-      throw new IamNNInputError('unsupported-type', `could not read the canvas: ${(e as Error).message}`, index);
-    }
-    try {
-      return fromPixels(bitmap, index);
-    } finally {
-      bitmap.close();
-    }
-  }
-  if (isA<ImageBitmap>(input, 'ImageBitmap')) {
-    checkSize(input.width, input.height, 'the ImageBitmap (closed?)', index);
-    return fromPixels(input, index);
-  }
-  if (isA<ImageData>(input, 'ImageData')) {
-    checkSize(input.width, input.height, 'the ImageData', index);
-    return fromPixels(input, index);
-  }
-  const name = (input as object)?.constructor?.name ?? typeof input;
-  throw new IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
-}
-
 /**
- * Center-crop, area-resize and normalize [N, H, W, 3] 0..255 images to [N, S, S, 3]: a batch tensor
+ * Center-crop, pre-reduce, area-resize and normalize [N, H, W, 3] 0..255 images to [N, S, S, 3]: a batch tensor
  * goes through in one set of ops rather than one per image.
  */
 export function preprocess(img: tf.Tensor4D, spec: ModelSpec): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w] = img.shape;
     const { height: S, width: Sw } = spec.input;
-    const side = Math.min(h, w);
-    let x: tf.Tensor4D = side === h && side === w ? img : tf.slice(img, [0, Math.floor((h - side) / 2), Math.floor((w - side) / 2), 0], [-1, side, side, 3]);
-    const k = Math.max(1, Math.floor(side / S));
-    if (side !== k * S || S !== Sw) x = tf.image.resizeBilinear(x, [k * S, k * Sw], false, true);
+    const { top, left, side, factor } = cropPlan(h, w);
+    let x: tf.Tensor4D = tf.cast(img, 'float32'); // int32 pixels (fromPixels, user tensors) too
+    if (side !== h || side !== w) x = tf.slice(x, [0, top, left, 0], [-1, side, side, 3]);
+    if (factor > 1) x = tf.avgPool(x, factor, factor, 'valid');
+    const reduced = side / factor;
+    const k = Math.max(1, Math.floor(reduced / S));
+    if (reduced !== k * S || S !== Sw) x = tf.image.resizeBilinear(x, [k * S, k * Sw], false, true);
     if (k > 1) x = tf.avgPool(x, k, k, 'valid');
     const { mean, std } = spec.normalization;
     return tf.div(tf.sub(tf.div(x, 255), tf.tensor1d(mean)), tf.tensor1d(std)) as tf.Tensor4D;

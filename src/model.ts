@@ -4,14 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend, initBackend, type BackendChoice } from './backend';
-import { DisposedError, IamNNError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
+import { asIamNNError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
-import { preprocess, readPixels, readTensor, type ImageInput } from './input';
+import { isA, isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
 import { fetchModel, type LoadProgress } from './weights';
 
 export interface LoadOptions {
-  /** Which tfjs backend runs the model. `'auto'` (default): WebGPU, else WASM (SIMD), else CPU. */
+  /** Which tfjs backend runs the model. `'auto'` (default): WebGPU on a hardware adapter, else WASM
+   *  (SIMD), else CPU; a software WebGPU adapter is skipped (see `info.backendSkipped`) unless asked for
+   *  by name. */
   backend?: BackendChoice;
   /** Called as weight shards download. */
   onProgress?: (progress: LoadProgress) => void;
@@ -27,6 +29,11 @@ export interface LoadOptions {
   wasmPaths?: string | Record<string, string>;
   /** Give up on a backend whose initialisation takes longer than this. Default: 10000 ms. */
   backendTimeoutMs?: number;
+  /** Give up on the download when no data arrives for this long (a stalled server): a ModelLoadError
+   *  naming the URL. Default: 30000 ms. */
+  timeoutMs?: number;
+  /** Allow weight shards outside model.json's folder or on another origin. Default: false. */
+  allowCrossOriginWeights?: boolean;
 }
 
 export interface ClassifyOptions {
@@ -41,6 +48,13 @@ export interface ClassifyOptions {
   /** false: halted images keep running to every stage's cap (with weight 0), so results are the
    *  same but compute is the maximum; for benchmarks. Default: true. */
   earlyExit?: boolean;
+  /** Longest wait for an `<img>` or `<video>` that is still loading, in ms; then an IamNNInputError
+   *  'timed-out'. Inputs are read before the call joins the page-wide queue, so a slow one never
+   *  delays other calls. Default: 5000. */
+  inputTimeoutMs?: number;
+  /** Cancels the call: it rejects with the signal's reason, at the latest after the iteration that is
+   *  running, and frees every tensor it made. */
+  signal?: AbortSignal;
 }
 
 export interface Prediction {
@@ -67,7 +81,8 @@ export interface Result {
   /** Pre-softmax class scores. */
   logits: number[];
   backend: BackendName;
-  /** Wall time of the call that produced this result, divided by the images in it. */
+  /** Time the model spent on the call that produced this result (from leaving the queue to the
+   *  result; reading the inputs included), divided by the images in it. */
   timeMs: number;
 }
 
@@ -88,6 +103,9 @@ export interface ModelInfo {
   backendSkipped: BackendAttempt[];
   /** WASM backend only: SIMD in use. */
   wasmSimd?: boolean;
+  /** WebGPU backend only: the adapter is a software one (SwiftShader or a fallback adapter), far slower
+   *  than WASM; 'auto' only picks one when WebAssembly is unavailable. */
+  softwareAdapter?: boolean;
   timings: { backendInitMs: number; downloadMs: number; warmupMs: number };
 }
 
@@ -100,6 +118,29 @@ export interface IamNNModel extends EventTarget {
   /** Frees every tensor the model holds: at once, or when the call it is running ends. Calls not yet
    *  started reject with DisposedError. */
   dispose(): void;
+}
+
+type CallOptions = RunOptions & { topK: number; inputTimeoutMs: number };
+
+/** An input after the out-of-queue read: DOM images as host pixels, tensors as given (validated in the queue). */
+type Read = HostPixels | tf.Tensor;
+
+/** Reads every DOM image concurrently, each within `timeoutMs`; an error names the index in a batch. */
+async function readInputs(inputs: ImageInput[] | tf.Tensor4D, isBatch: boolean, timeoutMs: number): Promise<Read[]> {
+  if (isBatch && isTensor(inputs)) return [inputs];
+  if (!Array.isArray(inputs)) {
+    throw new IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
+  }
+  if (inputs.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
+  return Promise.all(inputs.map(async (input, i) => {
+    const index = isBatch ? i : undefined;
+    if (input === null || input === undefined) throw new IamNNInputError('missing', `got ${input}`, index);
+    if (isTensor(input)) return input;
+    if (typeof input === 'object' && 'dataId' in input) {
+      throw new IamNNInputError('unsupported-type', 'an object shaped like a tensor that is not a tf.Tensor of this tfjs', index);
+    }
+    return readDomPixels(input, timeoutMs, index);
+  }));
 }
 
 let defaultWasmPaths: string | Record<string, string> | undefined;
@@ -137,7 +178,7 @@ class Model extends EventTarget implements IamNNModel {
     return this.net.spec;
   }
 
-  private runOptions(o: ClassifyOptions): RunOptions & { topK: number } {
+  private runOptions(o: ClassifyOptions): CallOptions {
     const spec = this.spec;
     const caps = spec.stages.map((s) => s.maxIterations);
     const topK = o.topK ?? Math.min(3, spec.labels.length);
@@ -163,7 +204,12 @@ class Model extends EventTarget implements IamNNModel {
     }
     const earlyExit = o.earlyExit ?? true;
     if (typeof earlyExit !== 'boolean') throw new OptionError('earlyExit', `${earlyExit}; expected true or false`);
-    return { topK, maxIterations: [...maxIterations], threshold, earlyExit };
+    const inputTimeoutMs = o.inputTimeoutMs ?? 5000;
+    if (typeof inputTimeoutMs !== 'number' || !(inputTimeoutMs >= 0)) {
+      throw new OptionError('inputTimeoutMs', `${inputTimeoutMs}; expected a number of milliseconds >= 0`);
+    }
+    if (o.signal !== undefined && !isA<AbortSignal>(o.signal, 'AbortSignal')) throw new OptionError('signal', 'expected an AbortSignal');
+    return { topK, maxIterations: [...maxIterations], threshold, earlyExit, inputTimeoutMs, signal: o.signal };
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -172,22 +218,38 @@ class Model extends EventTarget implements IamNNModel {
   }
 
   classify(input: ImageInput, options: ClassifyOptions = {}): Promise<Result> {
-    return this.enqueue(async () => (await this.run([input], options, false))[0]);
+    return this.call([input], options, false).then((r) => r[0]);
   }
 
   classifyBatch(inputs: ImageInput[] | tf.Tensor4D, options: ClassifyOptions = {}): Promise<Result[]> {
-    return this.enqueue(() => this.run(inputs, options, true));
+    return this.call(inputs, options, true);
   }
 
-  private async run(inputs: ImageInput[] | tf.Tensor4D, options: ClassifyOptions, batch: boolean): Promise<Result[]> {
+  /** Options and inputs are checked and DOM images read before the call joins the queue; the model runs in it. */
+  private async call(inputs: ImageInput[] | tf.Tensor4D, options: ClassifyOptions, batch: boolean): Promise<Result[]> {
     if (this.disposed) throw new DisposedError();
     const opts = this.runOptions(options ?? {});
+    try {
+      opts.signal?.throwIfAborted();
+      const read = await readInputs(inputs, batch, opts.inputTimeoutMs);
+      opts.signal?.throwIfAborted();
+      return await this.enqueue(() => this.run(read, inputs, opts, batch));
+    } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw asIamNNError(e, `classification failed on ${this.info.backend}`);
+    }
+  }
+
+  private async run(read: Read[], inputs: ImageInput[] | tf.Tensor4D, opts: CallOptions, batch: boolean): Promise<Result[]> {
+    if (this.disposed) throw new DisposedError();
     const t0 = performance.now();
     await ensureBackend(this.info.backend);
-    const parts = await this.readAll(inputs, batch);
-    const n = parts.reduce((a, p) => a + p.shape[0], 0);
+    const parts: tf.Tensor4D[] = [];
     let x: tf.Tensor4D;
     try {
+      for (const [i, r] of read.entries()) {
+        parts.push(isTensor(r) ? await readTensor(r, !Array.isArray(inputs), batch && Array.isArray(inputs) ? i : undefined) : pixelsToTensor(r));
+      }
       x = tf.tidy(() => {
         const xs = parts.map((p) => preprocess(p, this.spec));
         return xs.length === 1 ? xs[0] : tf.concat(xs, 0);
@@ -195,6 +257,7 @@ class Model extends EventTarget implements IamNNModel {
     } finally {
       tf.dispose(parts);
     }
+    const n = x.shape[0];
     let out;
     try {
       out = await this.net.run(x, opts);
@@ -206,23 +269,6 @@ class Model extends EventTarget implements IamNNModel {
     const elements = Array.isArray(inputs) ? inputs : [];
     results.forEach((r, i) => this.emit(r, elements[i]));
     return results;
-  }
-
-  /** The inputs as 0..255 [n, H, W, 3] tensors: a batch tensor as itself, other images as batches of one. */
-  private async readAll(inputs: ImageInput[] | tf.Tensor4D, batch: boolean): Promise<tf.Tensor4D[]> {
-    if (batch && inputs instanceof tf.Tensor) return [await readTensor(inputs, true)]; // one validation readback
-    if (!Array.isArray(inputs)) {
-      throw new IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
-    }
-    if (inputs.length === 0) throw new IamNNInputError('empty-batch', 'no images given');
-    const read: tf.Tensor4D[] = [];
-    try {
-      for (let i = 0; i < inputs.length; i++) read.push(await readPixels(inputs[i], batch ? i : undefined));
-      return read;
-    } catch (e) {
-      tf.dispose(read);
-      throw e;
-    }
   }
 
   private toResults(logits: Float32Array, iters: Int32Array, n: number, opts: RunOptions & { topK: number }, timeMs: number): Result[] {
@@ -282,11 +328,20 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
     timeoutMs: options.backendTimeoutMs ?? 10_000,
   });
   const t0 = performance.now();
-  const { manifest, weights, bytes } = await fetchModel(modelUrl, { fetch: fetchImpl, signal: options.signal, onProgress: options.onProgress });
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0`);
+  const { manifest, weights, bytes } = await fetchModel(modelUrl, {
+    fetch: fetchImpl, signal: options.signal, onProgress: options.onProgress, timeoutMs,
+    allowCrossOriginWeights: options.allowCrossOriginWeights ?? false,
+  }).catch((e: unknown) => {
+    throw options.signal?.aborted ? options.signal.reason : asIamNNError(e, `could not load ${modelUrl}`);
+  });
   const spec = manifest.iamnn;
   let net: Network;
   try {
     net = await Network.create(spec, weights);
+  } catch (e) {
+    throw asIamNNError(e, `could not build the network on ${bk.backend}`);
   } finally {
     tf.dispose(weights);
   }
@@ -303,6 +358,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
     backend: bk.backend,
     backendSkipped: bk.skipped,
     wasmSimd: bk.wasmSimd,
+    softwareAdapter: bk.softwareAdapter,
     timings: { backendInitMs: bk.initMs, downloadMs, warmupMs: 0 },
   };
   const model = new Model(net, info);
@@ -313,7 +369,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
       await net.run(blank, { maxIterations: info.maxIterations, threshold: 1, earlyExit: false });
     } catch (e) {
       model.dispose();
-      throw e instanceof IamNNError ? e : new IamNNError(`warm-up failed on ${bk.backend}: ${(e as Error).message}`, { cause: e });
+      throw asIamNNError(e, `warm-up failed on ${bk.backend}`);
     } finally {
       blank.dispose();
     }

@@ -8,6 +8,7 @@
  * match exactly.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ModelFormatError } from './errors';
 import type { ModelSpec } from './format';
 
 interface IterationWeights {
@@ -27,6 +28,8 @@ export interface RunOptions {
   threshold: number;
   /** false: every row runs every iteration (halted rows masked to weight 0); same results, max compute. */
   earlyExit: boolean;
+  /** Checked after every iteration's readback: an abort stops the run there, its tensors freed. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -102,10 +105,16 @@ export class Network {
     }
   }
 
-  /** Build from decoded weights (read back once, at load; the caller disposes `weights`). */
+  /** Build from decoded weights (read back once, at load; the caller disposes `weights`). A NaN or
+   *  infinite weight (a corrupt file without sha256) is a ModelFormatError naming it. */
   static async create(spec: ModelSpec, weights: tf.NamedTensorMap): Promise<Network> {
     const host: Record<string, HostWeight> = {};
-    for (const [name, t] of Object.entries(weights)) host[name] = { values: (await t.data()) as Float32Array, shape: t.shape };
+    for (const [name, t] of Object.entries(weights)) {
+      const values = (await t.data()) as Float32Array;
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new ModelFormatError(name, `value ${bad} is ${values[bad]}; every weight must be finite (a corrupt file?)`);
+      host[name] = { values, shape: t.shape };
+    }
     return new Network(spec, host);
   }
 
@@ -175,6 +184,7 @@ export class Network {
         } finally {
           pT.dispose();
         }
+        opts.signal?.throwIfAborted();
         const w = new Float32Array(rows.length);
         const keep: number[] = [];
         const halted: number[] = [];

@@ -21,28 +21,73 @@ export interface FetchOptions {
   fetch: typeof fetch;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /** Give up when no byte arrives for this long (a stalled server). */
+  timeoutMs: number;
+  /** Allow shard paths that resolve outside model.json's folder or origin. */
+  allowCrossOriginWeights: boolean;
 }
 
-/** After an abort, whatever failed (the fetch, a body read) rejects with the signal's reason, as LoadOptions promises. */
-function throwIfAborted(opts: FetchOptions, e: unknown): void {
+/**
+ * Aborts the download when the caller's signal aborts or when no data has arrived for `ms`: an idle
+ * limit rather than a total one, so a large model on a slow but live connection still loads.
+ */
+class StallWatch {
+  readonly controller = new AbortController();
+  stalled = false;
+  private timer?: ReturnType<typeof setTimeout>;
+
+  constructor(private readonly ms: number, outer?: AbortSignal) {
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    outer?.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true });
+    this.kick();
+  }
+
+  kick(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort(new DOMException(`no data for ${this.ms} ms`, 'TimeoutError'));
+    }, this.ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+interface Download extends FetchOptions {
+  watch: StallWatch;
+}
+
+/** After an abort or a stall, whatever failed (the fetch, a body read) rejects with the signal's reason, as
+ *  LoadOptions promises, or with a ModelLoadError naming the stalled URL. */
+function throwIfStopped(opts: Download, url: string, e: unknown): void {
   if (opts.signal?.aborted) throw opts.signal.reason ?? e;
+  if (opts.watch.stalled) throw new ModelLoadError(url, `no data arrived for ${opts.timeoutMs} ms (timeoutMs)`, undefined, e);
 }
 
-async function get(url: string, opts: FetchOptions): Promise<Response> {
+async function get(url: string, opts: Download): Promise<Response> {
   let res: Response;
   try {
-    res = await opts.fetch(url, { signal: opts.signal });
+    res = await opts.fetch(url, { signal: opts.watch.controller.signal });
   } catch (e) {
-    throwIfAborted(opts, e);
+    throwIfStopped(opts, url, e);
     throw new ModelLoadError(url, `network error: ${(e as Error).message ?? e}`, undefined, e);
   }
+  opts.watch.kick();
   if (!res.ok) throw new ModelLoadError(url, `HTTP ${res.status}`, res.status);
   return res;
 }
 
-async function readBody(res: Response, url: string, opts: FetchOptions, onChunk: (n: number) => void): Promise<Uint8Array> {
+async function readBody(res: Response, url: string, opts: Download, onChunk: (n: number) => void): Promise<Uint8Array> {
   if (!res.body) {
-    const buf = new Uint8Array(await res.arrayBuffer());
+    let buf: Uint8Array;
+    try {
+      buf = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throwIfStopped(opts, url, e);
+      throw new ModelLoadError(url, `download interrupted: ${(e as Error).message ?? e}`, undefined, e);
+    }
     onChunk(buf.length);
     return buf;
   }
@@ -54,10 +99,11 @@ async function readBody(res: Response, url: string, opts: FetchOptions, onChunk:
     try {
       step = await reader.read();
     } catch (e) {
-      throwIfAborted(opts, e);
+      throwIfStopped(opts, url, e);
       throw new ModelLoadError(url, `download interrupted: ${(e as Error).message ?? e}`, undefined, e);
     }
     if (step.done) break;
+    opts.watch.kick();
     chunks.push(step.value);
     size += step.value.length;
     onChunk(step.value.length);
@@ -78,18 +124,43 @@ export interface LoadedWeights {
   bytes: number;
 }
 
+/**
+ * Every shard's URL, each checked to lie in model.json's folder on its origin (unless allowed otherwise):
+ * a model.json must not make the page fetch from other hosts or from outside the model's folder.
+ */
+function shardUrls(manifest: ModelJson, base: string, allowElsewhere: boolean): string[][] {
+  return manifest.weightsManifest.map((group, g) => group.paths.map((p, i) => {
+    const url = new URL(p, base).href;
+    if (!allowElsewhere && (new URL(url).origin !== new URL(base).origin || !url.startsWith(base))) {
+      throw new ModelFormatError(`weightsManifest[${g}].paths[${i}]`,
+        `${p} resolves to ${url}, outside the model's folder ${base}; set allowCrossOriginWeights to load weights from elsewhere`);
+    }
+    return url;
+  }));
+}
+
 /** Fetch and validate model.json, then fetch, verify and decode every shard. */
-export async function fetchModel(modelUrl: string, opts: FetchOptions): Promise<LoadedWeights> {
-  const res = await get(modelUrl, opts);
+export async function fetchModel(modelUrl: string, options: FetchOptions): Promise<LoadedWeights> {
+  const opts: Download = { ...options, watch: new StallWatch(options.timeoutMs, options.signal) };
+  try {
+    return await download(modelUrl, opts);
+  } finally {
+    opts.watch.stop();
+  }
+}
+
+async function download(modelUrl: string, opts: Download): Promise<LoadedWeights> {
+  const absolute = new URL(modelUrl, globalThis.location?.href ?? 'http://localhost/').href;
+  const text = await readBody(await get(modelUrl, opts), modelUrl, opts, () => undefined);
   let json: unknown;
   try {
-    json = await res.json();
+    json = JSON.parse(new TextDecoder().decode(text));
   } catch (e) {
-    throwIfAborted(opts, e);
     throw new ModelFormatError('model.json', `not valid JSON: ${(e as Error).message}`);
   }
   const manifest = parseModelJson(json);
-  const base = new URL('.', new URL(modelUrl, globalThis.location?.href ?? 'http://localhost/')).href;
+  const base = new URL('.', absolute).href;
+  const urls = shardUrls(manifest, base, opts.allowCrossOriginWeights);
   const total = manifest.weightsManifest.reduce((a, g) => a + g.weights.reduce((b, w) => b + weightBytes(w), 0), 0);
   let loaded = 0;
   const report = () => opts.onProgress?.({ loaded, total, fraction: total ? Math.min(1, loaded / total) : 1 });
@@ -98,7 +169,7 @@ export async function fetchModel(modelUrl: string, opts: FetchOptions): Promise<
   try {
     for (const [g, group] of manifest.weightsManifest.entries()) {
       const shards = await Promise.all(group.paths.map(async (p, i) => {
-        const url = new URL(p, base).href;
+        const url = urls[g][i];
         const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
         const want = group.sha256?.[i];
         if (want) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, DisposedError, IamNNInputError, load, OptionError } from '../src/index';
 import type { ModelSpec } from '../src/format';
-import { preprocess } from '../src/input';
+import { cropPlan, MAX_SIDE, preprocess } from '../src/input';
 import { fakeFetch, handModel } from './helpers';
 
 async function model() {
@@ -17,6 +17,7 @@ describe('input errors', () => {
     ['undefined', () => undefined, 'missing'],
     ['a number', () => 42, 'unsupported-type'],
     ['a plain object', () => ({ width: 4, height: 4 }), 'unsupported-type'],
+    ['an object shaped like a tensor', () => ({ dataId: {}, shape: [4, 4, 3], dtype: 'float32' }), 'unsupported-type'],
     ['a rank-2 tensor', () => tf.zeros([4, 4]), 'bad-shape'],
     ['a 4-channel tensor', () => tf.zeros([4, 4, 4]), 'bad-shape'],
     ['a batch tensor to classify', () => tf.zeros([2, 4, 4, 3]), 'bad-shape'],
@@ -107,6 +108,38 @@ describe('preprocessing', () => {
   });
 });
 
+describe('every size', () => {
+  it.each([[1, 1], [31, 31], [32, 32], [33, 33], [64, 64], [224, 224], [256, 256], [375, 500], [480, 640], [640, 480]])(
+    'an int32 %ix%i tensor (as fromPixels gives) classifies like its float32 copy', async (h, w) => {
+      const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+      const m = await load('http://test/model.json', { backend: 'cpu', fetch: fakeFetch(files), warmup: false });
+      const i32 = tf.tidy(() => tf.cast(tf.mul(tf.randomUniform([h, w, 3]), 255), 'int32')) as tf.Tensor3D;
+      const f32 = tf.cast(i32, 'float32') as tf.Tensor3D;
+      const [a, b] = [await m.classify(i32), await m.classify(f32)];
+      expect(a.logits).toEqual(b.logits);
+      tf.dispose([i32, f32]);
+      m.dispose();
+    });
+
+  it('squares above MAX_SIDE are reduced by the smallest integer factor, centred', () => {
+    expect(cropPlan(3000, 4000)).toEqual({ top: 0, left: 500, side: 3000, factor: 2 });
+    expect(cropPlan(6000, 8000)).toEqual({ top: 0, left: 1000, side: 6000, factor: 3 });
+    expect(cropPlan(2049, 2049)).toEqual({ top: 0, left: 0, side: 2048, factor: 2 });
+    expect(cropPlan(480, 640)).toEqual({ top: 0, left: 80, side: 480, factor: 1 });
+    expect(cropPlan(MAX_SIDE, MAX_SIDE).factor).toBe(1);
+  });
+
+  it('a tensor above MAX_SIDE equals its factor x factor block means', async () => {
+    const spec = { input: { height: 8, width: 8 }, normalization: { mean: [0, 0, 0], std: [1, 1, 1] } } as ModelSpec;
+    const big = tf.tidy(() => tf.mul(tf.randomUniform([1, 2100, 2101, 3]), 255)) as tf.Tensor4D;
+    const means = tf.tidy(() => tf.avgPool(tf.slice(big, [0, 0, 0, 0], [1, 2100, 2100, 3]), 2, 2, 'valid')) as tf.Tensor4D;
+    const [a, b] = [preprocess(big, spec), preprocess(means, spec)];
+    const [da, db] = [await a.data(), await b.data()];
+    da.forEach((v, i) => expect(v).toBeCloseTo(db[i], 5));
+    tf.dispose([big, means, a, b]);
+  });
+});
+
 describe('option errors list the valid choices', () => {
   it.each([
     ['topK', { topK: 0 }, '1 to 2'],
@@ -116,6 +149,7 @@ describe('option errors list the valid choices', () => {
     ['haltingThreshold', { haltingThreshold: 0 }, '(0, 1]'],
     ['haltingThreshold', { haltingThreshold: 1.5 }, '(0, 1]'],
     ['earlyExit', { earlyExit: 'no' }, 'true or false'],
+    ['inputTimeoutMs', { inputTimeoutMs: -1 }, '>= 0'],
   ])('%s %j', async (option, opts, hint) => {
     const m = await model();
     const t = tf.zeros([4, 4, 3]) as tf.Tensor3D;

@@ -25,10 +25,10 @@ function plain(result) {
  * (pages that share the SDK's tfjs engine) reads tf.memory().numTensors: after load, after the
  * calls and after dispose, so a leak on the browser backends shows.
  */
-export async function runParity(IamNN, { modelUrl, parityUrl }, numTensors = () => null) {
+export async function runParity(IamNN, { modelUrl, parityUrl, backend }, numTensors = () => null) {
   const parity = await (await fetch(parityUrl)).json();
   const progress = [];
-  const model = await IamNN.load(modelUrl, { onProgress: (p) => progress.push(p.fraction) }); // auto: the project's browser decides
+  const model = await IamNN.load(modelUrl, { backend, onProgress: (p) => progress.push(p.fraction) });
   const tensors = { loaded: numTensors() };
   const domEvents = [];
   const onDom = (e) => domEvents.push({ target: e.target.id, classIndex: e.detail.classIndex, iterations: e.detail.iterations });
@@ -69,9 +69,9 @@ async function problemOf(model, input) {
 }
 
 /** Every DOM input kind, good and bad; returns what each classify call gave. */
-export async function runInputs(IamNN, { modelUrl, origins }) {
+export async function runInputs(IamNN, { modelUrl, origins, backend }) {
   const otherOrigin = origins.find((o) => o !== location.origin);
-  const model = await IamNN.load(modelUrl);
+  const model = await IamNN.load(modelUrl, { backend });
   const out = {};
   const img = new Image();
   img.src = new URL('nocors/red.png', import.meta.url).href;
@@ -110,5 +110,68 @@ export async function runInputs(IamNN, { modelUrl, origins }) {
   out.video = await problemOf(model, video);
   out.afterErrors = await problemOf(model, canvas);
   model.dispose();
+  return out;
+}
+
+/** A deterministic, non-symmetric RGB pattern, so a wrong crop or scale changes the result. */
+function pattern(w, h) {
+  const rgba = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = (y * w + x) * 4;
+      rgba[p] = (x * 7 + y * 3 + ((x * y) >> 5)) & 255;
+      rgba[p + 1] = (y * 5 + (x >> 2)) & 255;
+      rgba[p + 2] = ((x ^ y) * 3) & 255;
+      rgba[p + 3] = 255;
+    }
+  }
+  return new ImageData(rgba, w, h);
+}
+
+/** The same pixels as each DOM input kind: an <img> (a PNG, rendered at another size), canvas, OffscreenCanvas, ImageBitmap, ImageData. */
+async function asKinds(data) {
+  const canvas = document.createElement('canvas');
+  canvas.width = data.width;
+  canvas.height = data.height;
+  canvas.getContext('2d').putImageData(data, 0, 0);
+  const off = new OffscreenCanvas(data.width, data.height);
+  off.getContext('2d').putImageData(data, 0, 0);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+  const img = new Image(17, 9); // rendered size differs from the natural size
+  img.src = URL.createObjectURL(blob);
+  await img.decode();
+  return { img, canvas, offscreen: off, bitmap: await createImageBitmap(data), imageData: data };
+}
+
+/**
+ * Every size x every DOM input kind on `backend`, each compared with classifying the same pixels as an
+ * int32 tensor on the CPU backend (a second model: the SDK switches backends per call). Returns per case
+ * the worst |logit difference| and whether the iteration counts match, or the error it threw.
+ */
+export async function runSizes(IamNN, tf, { modelUrl, backend, sizes }) {
+  const model = await IamNN.load(modelUrl, { backend });
+  const ref = await IamNN.load(modelUrl, { backend: 'cpu' });
+  const out = [];
+  for (const [w, h] of sizes) {
+    const data = pattern(w, h);
+    const rgb = new Int32Array(w * h * 3);
+    for (let p = 0; p < w * h; p++) for (let c = 0; c < 3; c++) rgb[p * 3 + c] = data.data[p * 4 + c];
+    const t = tf.tensor3d(rgb, [h, w, 3], 'int32');
+    const want = await ref.classify(t);
+    t.dispose();
+    const kinds = await asKinds(data);
+    for (const [kind, input] of Object.entries(kinds)) {
+      try {
+        const got = await model.classify(input);
+        out.push({ size: `${w}x${h}`, kind, diff: Math.max(...got.logits.map((v, j) => Math.abs(v - want.logits[j]))), sameIterations: JSON.stringify(got.iterations) === JSON.stringify(want.iterations), backend: got.backend });
+      } catch (e) {
+        out.push({ size: `${w}x${h}`, kind, error: `${e.name}: ${e.message}` });
+      }
+    }
+    URL.revokeObjectURL(kinds.img.src);
+    kinds.bitmap.close();
+  }
+  model.dispose();
+  ref.dispose();
   return out;
 }
