@@ -5,6 +5,8 @@
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
     /usr/bin/python3 -m training.train --arch=resnet20 --epochs=60 --out=training/runs/resnet20-60ep   # a static peer
+    /usr/bin/python3 -m training.train --init=training/checkpoints/iamnn-cifar10.pt --epochs=4 --lr=0.02 \
+        --warmup_epochs=0.2 --ponder_early_epochs=0 --budget_sampling=0.5 --out=training/runs/iamnn-dial   # a dial fine-tune
     /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
         --out=training/runs/iamnn-kd                                    # distil from the baseline
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
@@ -68,6 +70,11 @@ class TrainConfig:
     limit_train: int = 0            # >0: use only this many training images (smoke tests)
     limit_test: int = 0
     resume: bool = False
+    init: str = ""                  # start from this checkpoint's weights (a fine-tune: new optimizer and LR schedule);
+                                    # its model config is used unless given. "" = random init
+    budget_sampling: float = 0.0    # fraction of batches trained at a random halting threshold, uniform in
+                                    # [budget_min_threshold, 1 - eps] instead of the model's own: an early stop
+    budget_min_threshold: float = 0.3  # stays a good classifier, so a per-call threshold degrades gracefully
 
 
 # Where a run may differ between sessions; every other TrainConfig field of a resumed run comes from its
@@ -155,12 +162,24 @@ def make_optimizer(model: IamNN, tc: TrainConfig) -> torch.optim.SGD:
                            lr=tc.lr, momentum=tc.momentum, nesterov=True)
 
 
+def step_eps(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator) -> float | None:
+    """The halting epsilon of one training batch: the model's (None), or with probability budget_sampling one for
+    a threshold drawn uniformly from [budget_min_threshold, 1 - mc.eps]. Drawn from the epoch's generator, so a
+    resumed run draws the same."""
+    if tc.budget_sampling <= 0:
+        return None
+    u, v = torch.rand(2, generator=gen).tolist()
+    if u >= tc.budget_sampling:
+        return None
+    return 1 - (tc.budget_min_threshold + v * (1 - mc.eps - tc.budget_min_threshold))
+
+
 def train_step(model: IamNN, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-               soft: torch.Tensor | None, tau: float, tc: TrainConfig):
-    """One SGD step on a batch. `soft`: the teacher's logits for it, or None. Returns (logits, n_iters,
-    ce, kd or None, mean ponder cost), detached."""
+               soft: torch.Tensor | None, tau: float, tc: TrainConfig, eps: float | None = None):
+    """One SGD step on a batch, at halting epsilon `eps` (None: the model's). `soft`: the teacher's logits for it,
+    or None. Returns (logits, n_iters, ce, kd or None, mean ponder cost), detached."""
     with torch.autocast(torch.device(tc.device).type, torch.bfloat16, enabled=tc.precision == "bf16"):
-        logits, n_iters, ponder = model(xb)
+        logits, n_iters, ponder = model(xb, eps=eps)
     logits = logits.float()
     ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
     kd = None if soft is None else distill_loss(logits, soft, tc.distill_temp)
@@ -196,6 +215,9 @@ def main(argv: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "ckpt.pt"
     ckpt = torch.load(ckpt_path, map_location="cpu") if tc.resume and ckpt_path.exists() else None
+    init = torch.load(tc.init, map_location="cpu") if tc.init and not ckpt else None
+    if init:  # a fine-tune takes the architecture of what it starts from, except for fields given here
+        mc = ModelConfig(**{**init["model_config"], **{k: getattr(mc, k) for k in given if hasattr(mc, k)}})
     if ckpt and ckpt.get("arch", "iamnn") == "iamnn":
         run_mc = ModelConfig(**ckpt["model_config"])  # the architecture is fixed by the run
         clash = [f.name for f in fields(mc) if f.name in given and getattr(mc, f.name) != getattr(run_mc, f.name)]
@@ -244,6 +266,9 @@ def main(argv: list[str]) -> None:
     torch.manual_seed(tc.seed)
     model = build_model(arch, model_config).to(tc.device)
     opt = make_optimizer(model, tc)
+    if init:
+        model.load_state_dict(init["model"])
+        print(f"fine-tuning from {tc.init} (epoch {init['epoch']})", flush=True)
     if ckpt:
         model.load_state_dict(ckpt["model"])
         if "optimizer" in ckpt:
@@ -271,7 +296,7 @@ def main(argv: list[str]) -> None:
             xb = augment(normalize(xtr[idx], MEAN, STD), tc.translate, gen).to(tc.device)
             yb = ytr[idx].to(tc.device)
             soft_b = None if soft is None else soft[idx].to(tc.device)
-            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc)
+            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc, step_eps(tc, mc, gen))
             kd_sum += kd.item() if kd is not None else 0.0
             loss_sum += ce.item()
             ponder_sum += ponder.item()

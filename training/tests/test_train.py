@@ -220,3 +220,23 @@ def test_train_step_runs_the_convs_in_the_precision_asked_for():
         assert logits.dtype == torch.float32  # the losses are computed in float32 either way
     assert seen == [torch.float32, torch.bfloat16]
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_init_fine_tunes_from_a_checkpoint_with_budget_sampling(cifar_archive, tmp_path, monkeypatch):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={base}", "--epochs=1"])
+    seen = []
+    step = train.train_step
+    monkeypatch.setattr(train, "train_step", lambda *a: seen.append(a[-1]) or step(*a))
+    start = {}
+    monkeypatch.setattr(IamNN, "load_state_dict", lambda self, sd, _f=IamNN.load_state_dict: start.update(sd) or _f(self, sd))
+    train.main([f"--data={cifar_archive}", f"--out={tuned}", f"--init={base / 'ckpt.pt'}", "--epochs=2", "--threads=1",
+                "--batch_size=16", "--precision=fp32", "--budget_sampling=0.5", "--budget_min_threshold=0.4"])
+    b, t = torch.load(base / "ckpt.pt"), torch.load(tuned / "ckpt.pt")
+    assert all(torch.equal(start[k], v) for k, v in b["model"].items())  # it started from the base weights
+    assert t["model_config"] == b["model_config"] and t["epoch"] == 2  # its own schedule, the base's architecture
+    drawn = [e for e in seen if e is not None]
+    assert seen.count(None) and drawn  # some batches at the model's threshold, some at a drawn one
+    assert all(0.4 - 1e-9 <= 1 - e <= 0.99 + 1e-9 for e in drawn)
+    mc = ModelConfig()
+    assert train.step_eps(train.TrainConfig(), mc, torch.Generator()) is None  # off by default
