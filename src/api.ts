@@ -1,6 +1,8 @@
 /** The public API, shared by the ES module entry (index.ts) and the <script> entry (iife.ts). */
 
 export { load } from './model';
+export { clearCache } from './cache';
+export type { CacheReport } from './cache';
 export type { ClassifyOptions, IamNNModel, LoadOptions, ModelInfo, Prediction, Result } from './model';
 export type { ImageInput } from './input';
 export type { LoadProgress } from './weights';

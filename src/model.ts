@@ -9,6 +9,7 @@ import type { ModelSpec } from './format';
 import { isA, isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
 import { fetchModel, type LoadProgress } from './weights';
+import { DEFAULT_CACHE_NAME, type CacheReport } from './cache';
 
 export interface LoadOptions {
   /** Which tfjs backend runs the model. `'auto'` (default): WebGPU on a hardware adapter, else WASM
@@ -34,6 +35,9 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Allow weight shards outside model.json's folder or on another origin. Default: false. */
   allowCrossOriginWeights?: boolean;
+  /** Keep the model for offline use in the Cache API: `true` (cache "iamnn-v1") or a cache name.
+   *  Shards are keyed by sha256 and verified on read; model.json is read network-first. Default: false. */
+  cache?: boolean | string;
 }
 
 export interface ClassifyOptions {
@@ -107,6 +111,8 @@ export interface ModelInfo {
    *  than WASM; 'auto' only picks one when WebAssembly is unavailable. */
   softwareAdapter?: boolean;
   timings: { backendInitMs: number; downloadMs: number; warmupMs: number };
+  /** What the offline cache did for this load (the `cache` option). */
+  cache: CacheReport;
 }
 
 /** A loaded IamNN model. Results are also dispatched as `result` events on the model and as a
@@ -315,6 +321,13 @@ class Model extends EventTarget implements IamNNModel {
   }
 }
 
+function cacheName(option: LoadOptions['cache']): string | null {
+  if (option === undefined || option === false) return null;
+  if (option === true) return DEFAULT_CACHE_NAME;
+  if (typeof option === 'string' && option !== '') return option;
+  throw new OptionError('cache', `${JSON.stringify(option)}; expected true, false or a cache name`);
+}
+
 /**
  * Load an IamNN model: pick a backend, download and validate `modelUrl` (model.json) and its
  * shards, build the network and (by default) warm it up.
@@ -330,9 +343,10 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
   const t0 = performance.now();
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0`);
-  const { manifest, weights, bytes } = await fetchModel(modelUrl, {
+  const { manifest, weights, bytes, cache } = await fetchModel(modelUrl, {
     fetch: fetchImpl, signal: options.signal, onProgress: options.onProgress, timeoutMs,
     allowCrossOriginWeights: options.allowCrossOriginWeights ?? false,
+    cacheName: cacheName(options.cache),
   }).catch((e: unknown) => {
     throw options.signal?.aborted ? options.signal.reason : asIamNNError(e, `could not load ${modelUrl}`);
   });
@@ -359,6 +373,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
     backendSkipped: bk.skipped,
     wasmSimd: bk.wasmSimd,
     softwareAdapter: bk.softwareAdapter,
+    cache,
     timings: { backendInitMs: bk.initMs, downloadMs, warmupMs: 0 },
   };
   const model = new Model(net, info);

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelFormatError, ModelLoadError } from './errors';
 import { parseModelJson, weightBytes, type ModelJson } from './format';
+import { ModelCache, type CacheReport } from './cache';
 import { sha256Hex } from './sha256';
 
 export interface LoadProgress {
@@ -25,6 +26,8 @@ export interface FetchOptions {
   timeoutMs: number;
   /** Allow shard paths that resolve outside model.json's folder or origin. */
   allowCrossOriginWeights: boolean;
+  /** Cache API cache name for offline use, or null for none (see cache.ts). */
+  cacheName: string | null;
 }
 
 /**
@@ -57,6 +60,7 @@ class StallWatch {
 
 interface Download extends FetchOptions {
   watch: StallWatch;
+  cache: ModelCache;
 }
 
 /** After an abort or a stall, whatever failed (the fetch, a body read) rejects with the signal's reason, as
@@ -122,6 +126,7 @@ export interface LoadedWeights {
   weights: tf.NamedTensorMap;
   /** Total bytes of the weight shards. */
   bytes: number;
+  cache: CacheReport;
 }
 
 /**
@@ -141,7 +146,7 @@ function shardUrls(manifest: ModelJson, base: string, allowElsewhere: boolean): 
 
 /** Fetch and validate model.json, then fetch, verify and decode every shard. */
 export async function fetchModel(modelUrl: string, options: FetchOptions): Promise<LoadedWeights> {
-  const opts: Download = { ...options, watch: new StallWatch(options.timeoutMs, options.signal) };
+  const opts: Download = { ...options, watch: new StallWatch(options.timeoutMs, options.signal), cache: await ModelCache.open(options.cacheName) };
   try {
     return await download(modelUrl, opts);
   } finally {
@@ -151,7 +156,7 @@ export async function fetchModel(modelUrl: string, options: FetchOptions): Promi
 
 async function download(modelUrl: string, opts: Download): Promise<LoadedWeights> {
   const absolute = new URL(modelUrl, globalThis.location?.href ?? 'http://localhost/').href;
-  const text = await readBody(await get(modelUrl, opts), modelUrl, opts, () => undefined);
+  const text = await readModelJson(absolute, opts);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(text));
@@ -170,11 +175,18 @@ async function download(modelUrl: string, opts: Download): Promise<LoadedWeights
     for (const [g, group] of manifest.weightsManifest.entries()) {
       const shards = await Promise.all(group.paths.map(async (p, i) => {
         const url = urls[g][i];
-        const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
         const want = group.sha256?.[i];
+        const cached = want ? await opts.cache.getShard(want, base) : null;
+        if (cached) {
+          loaded += cached.length;
+          report();
+          return cached;
+        }
+        const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
         if (want) {
           const got = await sha256Hex(data);
           if (got !== want) throw new ModelFormatError(`weightsManifest[${g}].sha256[${i}]`, `${p} has sha256 ${got}, expected ${want}`);
+          await opts.cache.putShard(want, base, data);
         }
         return data;
       }));
@@ -195,5 +207,19 @@ async function download(modelUrl: string, opts: Download): Promise<LoadedWeights
     tf.dispose(weights);
     throw e;
   }
-  return { manifest, weights, bytes: total };
+  return { manifest, weights, bytes: total, cache: opts.cache.report };
+}
+
+/** model.json, network first; the cached copy only when the network fails (not on an HTTP error or an abort). */
+async function readModelJson(url: string, opts: Download): Promise<Uint8Array> {
+  try {
+    const bytes = await readBody(await get(url, opts), url, opts, () => undefined);
+    await opts.cache.putModelJson(url, bytes);
+    return bytes;
+  } catch (e) {
+    const offline = e instanceof ModelLoadError && e.status === undefined && !opts.signal?.aborted;
+    const cached = offline ? await opts.cache.getModelJson(url) : null;
+    if (cached) return cached;
+    throw e;
+  }
 }

@@ -175,3 +175,19 @@ export async function runSizes(IamNN, tf, { modelUrl, backend, sizes }) {
   ref.dispose();
   return out;
 }
+
+/** Load with the offline cache `cacheName`, classify one canvas; returns what the cache did and the result. */
+export async function runCached(IamNN, { modelUrl, backend, cacheName }) {
+  try {
+    const model = await IamNN.load(modelUrl, { backend, cache: cacheName });
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 48;
+    canvas.getContext('2d').putImageData(pattern(48, 48), 0, 0);
+    const r = await model.classify(canvas);
+    const cache = model.info.cache;
+    model.dispose();
+    return { cache, label: r.label, logits: r.logits };
+  } catch (e) {
+    return { error: `${e.name}: ${e.message}` };
+  }
+}
