@@ -4,7 +4,8 @@
  * Serves the repository root on both ports, so a page on one origin can include the bundle from the
  * other (the script-tag test). Every file carries Access-Control-Allow-Origin: *, like a CDN, except
  * those under /e2e/pages/nocors/, for the tainted-canvas test. Any path ending in /datasets/cifar10-test.tar.gz is the local
- * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository.
+ * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository. Paths under /stall/
+ * answer with headers and then never send a byte (a stalled server, for the fault tests).
  */
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
@@ -21,6 +22,11 @@ const TYPES = {
 
 function handler(req, res) {
   const url = new URL(req.url, 'http://127.0.0.1');
+  if (url.pathname.startsWith('/stall/')) {
+    res.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' });
+    res.flushHeaders();
+    return; // never ends; the browser gives up on its own
+  }
   let path = normalize(decodeURIComponent(url.pathname));
   if (path.endsWith('/')) path += 'index.html';
   const dataset = path.endsWith('/datasets/cifar10-test.tar.gz') ? cifarArchive() : null;

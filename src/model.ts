@@ -85,8 +85,9 @@ export interface Result {
   /** Pre-softmax class scores. */
   logits: number[];
   backend: BackendName;
-  /** Time the model spent on the call that produced this result (from leaving the queue to the
-   *  result; reading the inputs included), divided by the images in it. */
+  /** Time the model spent on the call that produced this result, from leaving the page-wide queue to
+   *  the result (preprocessing and tensor validation included; DOM images are read before the call
+   *  joins the queue and are not counted), divided by the images in it. */
   timeMs: number;
 }
 

@@ -191,3 +191,25 @@ export async function runCached(IamNN, { modelUrl, backend, cacheName }) {
     return { error: `${e.name}: ${e.message}` };
   }
 }
+
+/**
+ * A stalled <img> and a source-less <video> classified alongside a good canvas: the canvas's result must not
+ * wait for them. Returns each call's outcome and when it settled (ms after the calls started).
+ */
+export async function runStalled(IamNN, { modelUrl, backend, stallUrl }) {
+  const model = await IamNN.load(modelUrl, { backend });
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 40;
+  canvas.getContext('2d').putImageData(pattern(40, 40), 0, 0);
+  const stalled = new Image();
+  stalled.src = stallUrl;
+  const t0 = performance.now();
+  const settle = (p) => p.then((r) => ({ ok: r.label, ms: performance.now() - t0 }), (e) => ({ error: `${e.name}:${e.problem ?? e.message}`, ms: performance.now() - t0 }));
+  const [img, video, good] = await Promise.all([
+    settle(model.classify(stalled, { inputTimeoutMs: 1500 })),
+    settle(model.classify(document.createElement('video'))),
+    settle(model.classify(canvas)),
+  ]);
+  model.dispose();
+  return { img, video, good };
+}
