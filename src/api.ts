@@ -2,6 +2,8 @@
 
 export { load } from './model';
 export { clearCache } from './cache';
+export { classifyVideo, COMPUTE_LADDER } from './video';
+export type { ComputeSetting, VideoLoop, VideoOptions, VideoResult } from './video';
 export type { CacheReport } from './cache';
 export type { ClassifyOptions, IamNNModel, LoadOptions, ModelInfo, Prediction, Result } from './model';
 export type { ImageInput } from './input';

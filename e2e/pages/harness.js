@@ -213,3 +213,33 @@ export async function runStalled(IamNN, { modelUrl, backend, stallUrl }) {
   model.dispose();
   return { img, video, good };
 }
+
+/**
+ * The video loop on Chromium's fake camera (640x480): `frames` frames seen under `frameBudgetMs`; returns the
+ * loop's stats, every result's ladder level and FLOPs, and tf.memory().numTensors before and after.
+ */
+export async function runVideo(IamNN, { modelUrl, backend, frames, frameBudgetMs }, numTensors = () => null) {
+  const model = await IamNN.load(modelUrl, { backend });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+  await video.play();
+  const before = numTensors();
+  const results = [];
+  const errors = [];
+  await new Promise((resolve) => {
+    const loop = IamNN.classifyVideo(model, video, {
+      frameBudgetMs,
+      onError: (e) => errors.push(`${e.name}: ${e.message}`),
+      onResult: (r) => {
+        results.push({ level: r.level, flops: r.flops, frame: r.frame, label: r.label, callMs: r.callMs });
+        if (r.frame >= frames) { loop.stop(); loop.done.then(() => resolve(loop.stats)); }
+      },
+    });
+  });
+  const after = numTensors();
+  video.srcObject.getTracks().forEach((t) => t.stop());
+  const size = [video.videoWidth, video.videoHeight];
+  model.dispose();
+  return { results, errors, before, after, size };
+}
