@@ -1,8 +1,10 @@
 /**
- * Two bundles from one source (entries src/index.ts and src/iife.ts):
- *   vite build               -> dist/iamnn.js       ES module, tfjs packages left as peer imports
- *   vite build --mode iife   -> dist/iamnn.iife.js  <script> bundle exposing window.IamNN, tfjs inside
- * Both put the tfjs-backend-wasm binaries beside themselves in dist/, where the runtime looks first.
+ * Three bundles from one source (entries src/index.ts and src/iife.ts):
+ *   vite build                    -> dist/iamnn.js             ES module, tfjs packages left as peer imports
+ *   vite build --mode standalone  -> dist/iamnn.standalone.js  ES module with tfjs inside, for pages and
+ *                                                               module workers without a bundler (a CDN)
+ *   vite build --mode iife        -> dist/iamnn.iife.js        <script> bundle exposing window.IamNN, tfjs inside
+ * All put the tfjs-backend-wasm binaries beside themselves in dist/, where the runtime looks first.
  * `vite --config demo/vite.config.ts` serves the demo (npm run demo).
  */
 import { readFileSync } from 'node:fs';
@@ -34,22 +36,23 @@ function shipWasm(): Plugin {
 
 export default defineConfig(({ mode }) => {
   const iife = mode === 'iife';
+  const standalone = mode === 'standalone';
   return {
     plugins: [shipWasm()],
     build: {
       outDir: 'dist',
-      emptyOutDir: !iife,
+      emptyOutDir: !iife && !standalone,
       sourcemap: true,
       target: 'es2022',
-      minify: iife,
+      minify: iife || standalone,
       lib: {
         entry: iife ? 'src/iife.ts' : 'src/index.ts',
         name: 'IamNN',
         formats: [iife ? 'iife' : 'es'],
-        fileName: () => (iife ? 'iamnn.iife.js' : 'iamnn.js'),
+        fileName: () => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : 'iamnn.js'),
       },
       rollupOptions: {
-        external: iife ? [] : [/^@tensorflow\//],
+        external: iife || standalone ? [] : [/^@tensorflow\//],
       },
     },
   };

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 test.beforeEach(({}, info) => test.skip(info.project.name !== 'wasm', 'browser-independent: one project is enough'));
 
 test('every export resolves to a built file', () => {
-  const targets = ['iamnn', 'iamnn/iife', 'iamnn/package.json', 'iamnn/models/cifar10/model.json'].map((spec) => {
+  const targets = ['iamnn', 'iamnn/iife', 'iamnn/package.json', 'iamnn/models/cifar10/model.json', 'iamnn/standalone'].map((spec) => {
     const path = fileURLToPath(import.meta.resolve(spec)); // Node's resolver, through the exports map
     expect(existsSync(path), `${spec} -> ${path}`).toBe(true);
     return path;
@@ -18,11 +18,21 @@ test('every export resolves to a built file', () => {
   expect(targets[0]).toMatch(/dist\/iamnn\.js$/);
   expect(targets[1]).toMatch(/dist\/iamnn\.iife\.js$/);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-  expect(pkg.sideEffects).toEqual(['./dist/iamnn.iife.js']); // bundlers may drop everything but the script-tag bundle
+  expect(targets[4]).toMatch(/dist\/iamnn\.standalone\.js$/);
+  // bundlers may drop everything but the two bundles that register tfjs backends inside themselves
+  expect(pkg.sideEffects).toEqual(['./dist/iamnn.iife.js', './dist/iamnn.standalone.js']);
 });
 
 test('a TypeScript app type-checks against dist/types', () => {
   const files = execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'e2e/consumer/tsconfig.json', '--listFiles'], { encoding: 'utf8' });
   expect(files).toContain('/dist/types/index.d.ts');
   expect(files).not.toContain('/src/index.ts');
+});
+
+test('the npm tarball leaves out the big bundles\' source maps and the screenshots', () => {
+  const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' }));
+  const files: string[] = pack.files.map((f: { path: string }) => f.path);
+  expect(files).toContain('dist/iamnn.standalone.js');
+  expect(files).toContain('models/cifar10/model.json');
+  expect(files.filter((f) => /iife\.js\.map$|standalone\.js\.map$|\.png$/.test(f))).toEqual([]);
 });
