@@ -17,3 +17,29 @@ test('a stalled image times out on its own and a source-less video rejects at on
   expect(out.img.ms).toBeGreaterThanOrEqual(1400);
   expect(out.img.ms).toBeLessThan(5000);
 });
+
+const SCRIPT_TAG = 'http://127.0.0.1:4174/e2e/pages/script-tag.html';
+const TINY = `${ORIGIN}/test/fixtures/tiny/model.json`;
+
+const NOT_WASM = `${ORIGIN}/README.md`; // served fine, but not WebAssembly: compiling it aborts the init
+for (const [what, badPaths] of [
+  ['a .wasm 404', `${ORIGIN}/nowhere/`],
+  ['a file that is not WebAssembly', { 'tfjs-backend-wasm.wasm': NOT_WASM, 'tfjs-backend-wasm-simd.wasm': NOT_WASM, 'tfjs-backend-wasm-threaded-simd.wasm': NOT_WASM }],
+] as const) {
+  test(`a failed WASM initialisation (${what}) can be retried in the same page with the right wasmPaths`, async ({ page }, info) => {
+    test.skip(info.project.name !== 'wasm', 'WASM only');
+    await page.goto(SCRIPT_TAG);
+    await page.waitForFunction(() => (window as any).harnessReady === true);
+    const out = await page.evaluate((o) => (window as any).runWasmRetry(o), { modelUrl: TINY, badPaths });
+    expect(out.first.name).toBe('BackendError');
+    expect(out.first.message).toContain(typeof badPaths === 'string' ? badPaths : NOT_WASM); // the error names where it looked
+    expect(out.second).toEqual({ backend: 'wasm', label: expect.any(String) });
+  });
+}
+
+test('the script-tag bundle in a classic worker finds its .wasm files with default options', async ({ page }, info) => {
+  test.skip(info.project.name !== 'wasm', 'WASM only');
+  await page.goto(SCRIPT_TAG);
+  await page.waitForFunction(() => (window as any).harnessReady === true);
+  expect(await page.evaluate((o) => (window as any).runClassicWorker(o), { modelUrl: TINY })).toEqual({ backend: 'wasm', label: expect.any(String) });
+});

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// Not re-exported by the package; the same module instance its index uses (no exports map to forbid it).
+import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm';
 import { BackendError, OptionError, type BackendAttempt, type BackendName } from './errors';
 
 /** `auto` tries webgpu, then wasm, then cpu. */
@@ -88,11 +90,14 @@ async function activate(name: BackendName, opts: BackendOptions): Promise<string
     }
     const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
     if (ok && tf.getBackend() === name) return null;
-    return name === 'wasm'
-      ? `wasm failed to initialise: could not fetch or compile the .wasm binaries from ${JSON.stringify(opts.wasmPaths ?? 'the default location')} (see the console; set wasmPaths)`
-      : `${name} failed to initialise`;
+    if (name !== 'wasm') return `${name} failed to initialise`;
+    // tfjs-backend-wasm then refuses setWasmPaths for the rest of the page ("already initialized"): reset it,
+    // so a later load with corrected wasmPaths can try again
+    resetWasmPath();
+    return `wasm failed to initialise: could not fetch or compile the .wasm binaries from ${JSON.stringify(opts.wasmPaths ?? 'the default location')} (see the console; set wasmPaths)`;
   } catch (e) {
     if (e instanceof Timeout) abandonInit(name);
+    if (name === 'wasm') resetWasmPath();
     return (e as Error).message ?? String(e);
   }
 }

@@ -4,9 +4,17 @@
  */
 import { setDefaultWasmPaths } from './model';
 
-// document.currentScript is only set while this script first runs: take the folder now, so the
-// .wasm files beside the bundle are found whatever page, path or origin includes it.
-const script = typeof document !== 'undefined' ? (document.currentScript as HTMLScriptElement | null) : null;
-if (script?.src) setDefaultWasmPaths(new URL('./', script.src).href);
+/**
+ * This bundle's own URL, read while it first runs: document.currentScript on a page; in a classic worker
+ * (importScripts) there is none, and the URL is taken from the stack of an error thrown here.
+ */
+function bundleUrl(): string | undefined {
+  if (typeof document !== 'undefined') return (document.currentScript as HTMLScriptElement | null)?.src || undefined;
+  return /(?:https?|file|blob):\/\/[^\s()]+?\.js/.exec(new Error().stack ?? '')?.[0];
+}
+
+// The .wasm files sit beside the bundle: found whatever page, worker, path or origin includes it.
+const url = bundleUrl();
+if (url) setDefaultWasmPaths(new URL('./', url).href);
 
 export * from './api';

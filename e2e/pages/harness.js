@@ -243,3 +243,24 @@ export async function runVideo(IamNN, { modelUrl, backend, frames, frameBudgetMs
   model.dispose();
   return { results, errors, before, after, size };
 }
+
+/** A WASM init that fails (its .wasm files are not where wasmPaths says) and a retry in the same page with the right ones. */
+export async function runWasmRetry(IamNN, { modelUrl, badPaths }) {
+  const out = {};
+  try {
+    await IamNN.load(modelUrl, { backend: 'wasm', wasmPaths: badPaths });
+    out.first = 'loaded';
+  } catch (e) {
+    out.first = { name: e.name, message: e.message };
+  }
+  try {
+    const model = await IamNN.load(modelUrl, { backend: 'wasm' });
+    const c = document.createElement('canvas');
+    c.width = c.height = 8;
+    out.second = { backend: model.info.backend, label: (await model.classify(c)).label };
+    model.dispose();
+  } catch (e) {
+    out.second = { error: `${e.name}: ${e.message}` };
+  }
+  return out;
+}
