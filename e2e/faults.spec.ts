@@ -43,3 +43,18 @@ test('the script-tag bundle in a classic worker finds its .wasm files with defau
   await page.waitForFunction(() => (window as any).harnessReady === true);
   expect(await page.evaluate((o) => (window as any).runClassicWorker(o), { modelUrl: TINY })).toEqual({ backend: 'wasm', label: expect.any(String) });
 });
+
+test('a lost WebGPU device fails the running call with a BackendError, the model moves to WASM by itself, and a fresh load gets a new device', async ({ page }, info) => {
+  test.skip(info.project.name !== 'webgpu', 'needs a WebGPU device to lose');
+  await page.goto(`${ORIGIN}/e2e/app/dist/index.html`);
+  await page.waitForFunction(() => (window as any).harnessReady === true);
+  const out = await page.evaluate((o) => (window as any).runDeviceLoss(o), { modelUrl: TINY });
+  console.log(JSON.stringify(out));
+  expect(out.inFlight).toMatch(/^BackendError: the WebGPU device was lost/);
+  expect(out.event).toMatchObject({ from: 'webgpu', to: 'wasm', reason: expect.stringContaining('destroyed') });
+  expect(out.after.backend).toBe('wasm');
+  expect(out.after.sameIterations).toBe(true);
+  expect(out.after.diff).toBeLessThan(1e-4);
+  expect(out.info.backend).toBe('wasm');
+  expect(out.fresh).toEqual({ backend: 'webgpu', label: true });
+});

@@ -31,6 +31,8 @@ export interface BackendOptions {
   /** Folder (ending in /) or file map holding the tfjs-backend-wasm .wasm binaries. */
   wasmPaths?: string | Record<string, string>;
   timeoutMs: number;
+  /** Backends `auto` must not try (e.g. webgpu after its device was lost). */
+  exclude?: BackendName[];
 }
 
 class Timeout extends Error {}
@@ -108,7 +110,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions): 
     throw new OptionError('backend', `${JSON.stringify(choice)}; expected one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}`);
   }
   const t0 = performance.now();
-  const order: BackendName[] = choice === 'auto' ? ['webgpu', 'wasm', 'cpu'] : [choice];
+  const order: BackendName[] = choice === 'auto' ? (['webgpu', 'wasm', 'cpu'] as const).filter((b) => !opts.exclude?.includes(b)) : [choice];
   const skipped: BackendAttempt[] = [];
   // 'auto' takes a software WebGPU adapter only when there is no WebAssembly to run instead
   const allowSoftware = choice === 'webgpu' || typeof WebAssembly === 'undefined';
@@ -122,6 +124,31 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions): 
     skipped.push({ backend: name, reason });
   }
   throw new BackendError(`no backend could be initialised (asked for '${choice}')`, skipped);
+}
+
+/**
+ * Resolves with the reason when the WebGPU device behind tfjs's webgpu backend is lost (driver reset, GPU
+ * removed, `device.destroy()`); never, if there is none. Every model on that backend shares the device.
+ */
+export function webGPUDeviceLost(): Promise<string> {
+  const device = (tf.engine().registry.webgpu as unknown as { device?: { lost?: Promise<{ reason?: string; message?: string }> } } | undefined)?.device;
+  if (!device?.lost) return new Promise(() => undefined);
+  return device.lost.then((info) => `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`);
+}
+
+/**
+ * Drop tfjs's webgpu backend after its device was lost, once for the page: a later `load` then gets a fresh
+ * device instead of the dead one. Its tensors are gone with the device and are not disposed one by one.
+ */
+export function dropLostWebGPU(): void {
+  if (!tf.engine().registry.webgpu) return; // another model did it already (findBackend would start a new init)
+  const { factory, priority } = tf.engine().registryFactory.webgpu;
+  try {
+    tf.removeBackend('webgpu');
+  } catch {
+    // disposing a backend whose device is gone may throw; it is unusable either way
+  }
+  tf.registerBackend('webgpu', factory, priority);
 }
 
 /** Re-select our backend if the page switched tfjs to another one since load. */

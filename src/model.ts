@@ -3,8 +3,8 @@
  * as return values and as events, serialized calls, and disposal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ensureBackend, initBackend, type BackendChoice } from './backend';
-import { asIamNNError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
+import { dropLostWebGPU, ensureBackend, initBackend, webGPUDeviceLost, type BackendChoice, type BackendOptions } from './backend';
+import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
 import { isA, isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
@@ -177,8 +177,46 @@ class Model extends EventTarget implements IamNNModel {
   /** Calls queued or running: dispose() must not free the weights under them. */
   private pending = 0;
 
-  constructor(private readonly net: Network, readonly info: ModelInfo) {
+  /** Set while the model moves off a lost WebGPU device; calls wait for it. */
+  private recovering: Promise<void> | null = null;
+  /** Resolves with the reason when the WebGPU device the model runs on is lost. */
+  private readonly deviceLost: Promise<string>;
+
+  constructor(private net: Network, readonly info: ModelInfo, private readonly backendOptions: BackendOptions) {
     super();
+    this.deviceLost = info.backend === 'webgpu' ? webGPUDeviceLost() : new Promise(() => undefined);
+    void this.deviceLost.then((reason) => this.onDeviceLost(reason));
+  }
+
+  /** The device-loss reason if the WebGPU device is lost (or is lost within a moment: a call on it may fail
+   *  before the device reports the loss), else null. */
+  private async lostDevice(): Promise<string | null> {
+    if (this.info.backend !== 'webgpu') return null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const moment = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 250); });
+    return Promise.race([this.deviceLost, moment]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * The WebGPU device is gone: the call running on it fails (a BackendError), and the model moves to the
+   * best other backend by itself, rebuilding its network from the host copy of the weights; a
+   * `backendchange` event says so and `info.backend` follows.
+   */
+  private onDeviceLost(reason: string): void {
+    if (this.disposed) return;
+    this.recovering = (async () => {
+      dropLostWebGPU();
+      try {
+        const bk = await initBackend('auto', { ...this.backendOptions, exclude: ['webgpu'] });
+        this.net = this.net.rebuild();
+        const from = this.info.backend;
+        Object.assign(this.info, { backend: bk.backend, wasmSimd: bk.wasmSimd, softwareAdapter: undefined });
+        this.info.backendSkipped.push({ backend: 'webgpu', reason: `device lost (${reason})` });
+        this.dispatchEvent(new CustomEvent('backendchange', { detail: { from, to: bk.backend, reason } }));
+      } finally {
+        this.recovering = null;
+      }
+    })();
   }
 
   private get spec(): ModelSpec {
@@ -243,12 +281,17 @@ class Model extends EventTarget implements IamNNModel {
       return await this.enqueue(() => this.run(read, inputs, opts, batch));
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
+      const lost = e instanceof IamNNInputError ? null : await this.lostDevice();
+      if (lost !== null) {
+        throw new BackendError('the WebGPU device was lost during the call; the model is moving to another backend, call again', [{ backend: 'webgpu', reason: lost }]);
+      }
       throw asIamNNError(e, `classification failed on ${this.info.backend}`);
     }
   }
 
   private async run(read: Read[], inputs: ImageInput[] | tf.Tensor4D, opts: CallOptions, batch: boolean): Promise<Result[]> {
     if (this.disposed) throw new DisposedError();
+    if (this.recovering) await this.recovering;
     const t0 = performance.now();
     await ensureBackend(this.info.backend);
     const parts: tf.Tensor4D[] = [];
@@ -337,10 +380,8 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
   if (typeof modelUrl !== 'string' || modelUrl === '') throw new OptionError('modelUrl', 'expected the URL of a model.json');
   const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw new OptionError('fetch', 'no global fetch; pass options.fetch');
-  const bk = await initBackend(options.backend ?? 'auto', {
-    wasmPaths: options.wasmPaths ?? defaultWasmPaths,
-    timeoutMs: options.backendTimeoutMs ?? 10_000,
-  });
+  const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, timeoutMs: options.backendTimeoutMs ?? 10_000 };
+  const bk = await initBackend(options.backend ?? 'auto', backendOptions);
   const t0 = performance.now();
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0`);
@@ -377,7 +418,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
     cache,
     timings: { backendInitMs: bk.initMs, downloadMs, warmupMs: 0 },
   };
-  const model = new Model(net, info);
+  const model = new Model(net, info, backendOptions);
   if (options.warmup ?? true) {
     const t1 = performance.now();
     const blank = tf.zeros([1, spec.input.height, spec.input.width, 3]) as tf.Tensor4D;

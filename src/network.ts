@@ -85,7 +85,8 @@ export class Network {
   /** Tensors this network owns (folded copies); disposed by dispose(). */
   private readonly owned: tf.Tensor[];
 
-  private constructor(readonly spec: ModelSpec, w: Record<string, HostWeight>) {
+  /** `w`: the weights on the host, kept to rebuild the network on another backend (see rebuild). */
+  private constructor(readonly spec: ModelSpec, private readonly w: Record<string, HostWeight>) {
     const tensor = (name: string) => tf.tensor(w[name].values, w[name].shape);
     this.stem = foldConv(w['stem/conv'], w['stem/bn/scale'], w['stem/bn/shift'], 0);
     this.stages = spec.stages.map((st, k): StageWeights => ({
@@ -116,6 +117,12 @@ export class Network {
       host[name] = { values, shape: t.shape };
     }
     return new Network(spec, host);
+  }
+
+  /** The same network on the backend active now, from the host copy of its weights: for moving off a lost
+   *  WebGPU device, whose tensors are gone with it (they are dropped, not disposed: that would touch the device). */
+  rebuild(): Network {
+    return new Network(this.spec, this.w);
   }
 
   dispose(): void {

@@ -264,3 +264,35 @@ export async function runWasmRetry(IamNN, { modelUrl, badPaths }) {
   }
   return out;
 }
+
+/**
+ * WebGPU device loss: a batch is running when the device is destroyed. Returns how that call ended, the
+ * backendchange event, the next call's result next to the one before the loss, and whether a fresh load on
+ * WebGPU gets a working device.
+ */
+export async function runDeviceLoss(IamNN, tf, { modelUrl }) {
+  const model = await IamNN.load(modelUrl, { backend: 'webgpu' });
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 40;
+  canvas.getContext('2d').putImageData(pattern(40, 40), 0, 0);
+  const before = await model.classify(canvas);
+  const changed = new Promise((resolve) => model.addEventListener('backendchange', (e) => resolve(e.detail), { once: true }));
+  const running = model.classifyBatch(Array.from({ length: 16 }, () => canvas)).then(() => 'completed', (e) => `${e.name}: ${e.message}`);
+  await new Promise((r) => setTimeout(r, 30)); // the batch is on the GPU now
+  tf.backend().device.destroy();
+  const inFlight = await running;
+  const event = await changed;
+  const after = await model.classify(canvas);
+  const diff = Math.max(...after.logits.map((v, j) => Math.abs(v - before.logits[j])));
+  const info = { backend: model.info.backend, skipped: model.info.backendSkipped };
+  model.dispose();
+  let fresh;
+  try {
+    const again = await IamNN.load(modelUrl, { backend: 'webgpu' });
+    fresh = { backend: again.info.backend, label: (await again.classify(canvas)).label === before.label };
+    again.dispose();
+  } catch (e) {
+    fresh = { error: `${e.name}: ${e.message}` };
+  }
+  return { inFlight, event, after: { backend: after.backend, diff, sameIterations: JSON.stringify(after.iterations) === JSON.stringify(before.iterations) }, info, fresh };
+}
