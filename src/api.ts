@@ -7,7 +7,7 @@ export type { ComputeSetting, VideoLoop, VideoOptions, VideoResult } from './vid
 export type { CacheReport } from './cache';
 export type { ClassifyOptions, IamNNModel, LoadOptions, ModelInfo, Prediction, Result } from './model';
 export type { ImageInput } from './input';
-export type { LoadProgress } from './weights';
+export type { LoadProgress, ModelSource } from './weights';
 export type { BackendChoice } from './backend';
 export type { ModelSpec, StageSpec, FlopsSpec } from './format';
 export {

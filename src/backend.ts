@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 // Not re-exported by the package; the same module instance its index uses (no exports map to forbid it).
-import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm';
+import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js';
 import { BackendError, OptionError, type BackendAttempt, type BackendName } from './errors';
 
 /** `auto` tries webgpu, then wasm, then cpu. */

@@ -8,7 +8,7 @@ import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError
 import type { ModelSpec } from './format';
 import { isA, isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
-import { fetchModel, type LoadProgress } from './weights';
+import { fetchModel, type LoadProgress, type ModelSource } from './weights';
 import { DEFAULT_CACHE_NAME, type CacheReport } from './cache';
 
 export interface LoadOptions {
@@ -372,12 +372,22 @@ function cacheName(option: LoadOptions['cache']): string | null {
   throw new OptionError('cache', `${JSON.stringify(option)}; expected true, false or a cache name`);
 }
 
+/** A model.json URL, or a model module's `{ url, files }` (see ModelSource), checked. */
+function modelSource(model: unknown): ModelSource {
+  if (typeof model === 'string' && model !== '') return { url: model };
+  const m = model as Partial<ModelSource> | null;
+  const filesOk = m?.files === undefined || (typeof m.files === 'object' && m.files !== null && Object.values(m.files).every((v) => typeof v === 'string'));
+  if (typeof m === 'object' && m !== null && typeof m.url === 'string' && m.url !== '' && filesOk) return { url: m.url, files: m.files };
+  throw new OptionError('model', 'expected the URL of a model.json, or a model module\'s { url, files } (import model from \'iamnn/models/cifar10\')');
+}
+
 /**
- * Load an IamNN model: pick a backend, download and validate `modelUrl` (model.json) and its
- * shards, build the network and (by default) warm it up.
+ * Load an IamNN model: pick a backend, download and validate the model (a model.json URL, or the
+ * `{ url, files }` of a model module) and its shards, build the network and (by default) warm it up.
  */
-export async function load(modelUrl: string, options: LoadOptions = {}): Promise<IamNNModel> {
-  if (typeof modelUrl !== 'string' || modelUrl === '') throw new OptionError('modelUrl', 'expected the URL of a model.json');
+export async function load(modelOrUrl: string | ModelSource, options: LoadOptions = {}): Promise<IamNNModel> {
+  const source = modelSource(modelOrUrl);
+  const modelUrl = source.url;
   const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw new OptionError('fetch', 'no global fetch; pass options.fetch');
   const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, timeoutMs: options.backendTimeoutMs ?? 10_000 };
@@ -385,7 +395,7 @@ export async function load(modelUrl: string, options: LoadOptions = {}): Promise
   const t0 = performance.now();
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0`);
-  const { manifest, weights, bytes, cache } = await fetchModel(modelUrl, {
+  const { manifest, weights, bytes, cache } = await fetchModel(source, {
     fetch: fetchImpl, signal: options.signal, onProgress: options.onProgress, timeoutMs,
     allowCrossOriginWeights: options.allowCrossOriginWeights ?? false,
     cacheName: cacheName(options.cache),

@@ -18,6 +18,15 @@ export interface LoadProgress {
   fraction: number;
 }
 
+/** A model as its files' URLs, e.g. from the module beside a model.json (`import model from
+ *  'iamnn/models/cifar10'`), whose `new URL(...)`s an app's bundler copied and renamed. */
+export interface ModelSource {
+  /** model.json's URL. */
+  url: string;
+  /** The URL of each file model.json names (its shard paths), where it is not beside model.json. */
+  files?: Record<string, string>;
+}
+
 export interface FetchOptions {
   fetch: typeof fetch;
   signal?: AbortSignal;
@@ -133,8 +142,10 @@ export interface LoadedWeights {
  * Every shard's URL, each checked to lie in model.json's folder on its origin (unless allowed otherwise):
  * a model.json must not make the page fetch from other hosts or from outside the model's folder.
  */
-function shardUrls(manifest: ModelJson, base: string, allowElsewhere: boolean): string[][] {
+function shardUrls(manifest: ModelJson, base: string, allowElsewhere: boolean, files: Record<string, string>): string[][] {
   return manifest.weightsManifest.map((group, g) => group.paths.map((p, i) => {
+    // a file the app's code mapped (its bundler's copy) is trusted as the app's own; model.json's paths are checked
+    if (Object.hasOwn(files, p)) return new URL(files[p], globalThis.location?.href ?? base).href;
     const url = new URL(p, base).href;
     if (!allowElsewhere && (new URL(url).origin !== new URL(base).origin || !url.startsWith(base))) {
       throw new ModelFormatError(`weightsManifest[${g}].paths[${i}]`,
@@ -145,16 +156,16 @@ function shardUrls(manifest: ModelJson, base: string, allowElsewhere: boolean): 
 }
 
 /** Fetch and validate model.json, then fetch, verify and decode every shard. */
-export async function fetchModel(modelUrl: string, options: FetchOptions): Promise<LoadedWeights> {
+export async function fetchModel(source: ModelSource, options: FetchOptions): Promise<LoadedWeights> {
   const opts: Download = { ...options, watch: new StallWatch(options.timeoutMs, options.signal), cache: await ModelCache.open(options.cacheName) };
   try {
-    return await download(modelUrl, opts);
+    return await download(source, opts);
   } finally {
     opts.watch.stop();
   }
 }
 
-async function download(modelUrl: string, opts: Download): Promise<LoadedWeights> {
+async function download({ url: modelUrl, files = {} }: ModelSource, opts: Download): Promise<LoadedWeights> {
   const absolute = new URL(modelUrl, globalThis.location?.href ?? 'http://localhost/').href;
   const text = await readModelJson(absolute, opts);
   let json: unknown;
@@ -165,7 +176,7 @@ async function download(modelUrl: string, opts: Download): Promise<LoadedWeights
   }
   const manifest = parseModelJson(json);
   const base = new URL('.', absolute).href;
-  const urls = shardUrls(manifest, base, opts.allowCrossOriginWeights);
+  const urls = shardUrls(manifest, base, opts.allowCrossOriginWeights, files);
   const total = manifest.weightsManifest.reduce((a, g) => a + g.weights.reduce((b, w) => b + weightBytes(w), 0), 0);
   let loaded = 0;
   const report = () => opts.onProgress?.({ loaded, total, fraction: total ? Math.min(1, loaded / total) : 1 });

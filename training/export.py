@@ -116,7 +116,27 @@ def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_b
                                      "sha256": [hashlib.sha256(s).hexdigest() for s in shards]}],
                 "iamnn": model_spec(model, mean, std, labels)}
     (out_dir / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    write_model_module(out_dir, paths)
     return manifest
+
+
+def write_model_module(out_dir: Path, paths: list[str]) -> None:
+    """index.js (+ index.d.ts) beside model.json: the model as a module whose every file is a
+    `new URL('./file', import.meta.url)`, which Vite, webpack 5, Parcel and esbuild follow and copy into an
+    app's build, renaming them; `load()` takes its {url, files} and maps model.json's shard paths through
+    `files`. A plain model.json URL still works where the files are served as they are."""
+    files = "".join(f"    '{p}': new URL('./{p}', import.meta.url).href,\n" for p in paths)
+    (out_dir / "index.js").write_text(
+        "// The model as a module that bundlers follow (written by training/export.py):\n"
+        "//   import model from 'iamnn/models/<name>';  const m = await load(model);\n"
+        "export default {\n"
+        "  url: new URL('./model.json', import.meta.url).href,\n"
+        f"  files: {{\n{files}  }},\n"
+        "};\n")
+    (out_dir / "index.d.ts").write_text(
+        "/** The model's files as URLs an app's bundler copied: pass to `load()`. */\n"
+        "declare const model: { url: string; files: Record<string, string> };\n"
+        "export default model;\n")
 
 
 def _decode(buf: bytes, off: int, spec: dict) -> tuple[np.ndarray, int]:

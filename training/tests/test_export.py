@@ -28,6 +28,10 @@ def test_round_trip_float32(tmp_path):
     assert spec["flops"] == flops_table(m.cfg)
     assert [s["maxIterations"] for s in spec["stages"]] == list(SMALL["max_iters"])
     assert spec["stages"][1]["inChannels"] == SMALL["widths"][0]
+    module = (tmp_path / "index.js").read_text()  # the model module bundlers follow: every file as a new URL
+    for name in ["model.json", *group["paths"]]:
+        assert f"new URL('./{name}', import.meta.url)" in module
+    assert "files" in (tmp_path / "index.d.ts").read_text()
 
 
 def test_folded_batchnorm_matches_eval_batchnorm(tmp_path):
