@@ -59,6 +59,10 @@ export interface ClassifyOptions {
   /** Cancels the call: it rejects with the signal's reason, at the latest after the iteration that is
    *  running, and frees every tensor it made. */
   signal?: AbortSignal;
+  /** Anytime result: when this many ms have passed since the call, every stage halts at the iteration it
+   *  is in (its halting-weighted state so far) and later stages run one iteration each; the result says
+   *  `deadlineExceeded`. Only an iterative network can answer early like this. Default: none. */
+  deadlineMs?: number;
 }
 
 export interface Prediction {
@@ -84,6 +88,8 @@ export interface Result {
   flopsMax: number;
   /** Pre-softmax class scores. */
   logits: number[];
+  /** `deadlineMs` cut the call short: the result is the best the network had by then. */
+  deadlineExceeded: boolean;
   backend: BackendName;
   /** Time the model spent on the call that produced this result, from leaving the page-wide queue to
    *  the result (preprocessing and tensor validation included; DOM images are read before the call
@@ -254,7 +260,10 @@ class Model extends EventTarget implements IamNNModel {
       throw new OptionError('inputTimeoutMs', `${inputTimeoutMs}; expected a number of milliseconds >= 0`);
     }
     if (o.signal !== undefined && !isA<AbortSignal>(o.signal, 'AbortSignal')) throw new OptionError('signal', 'expected an AbortSignal');
-    return { topK, maxIterations: [...maxIterations], threshold, earlyExit, inputTimeoutMs, signal: o.signal };
+    const d = o.deadlineMs;
+    if (d !== undefined && !(typeof d === 'number' && d >= 0)) throw new OptionError('deadlineMs', `${d}; expected a number of milliseconds >= 0`);
+    const deadline = d === undefined ? undefined : performance.now() + d;
+    return { topK, maxIterations: [...maxIterations], threshold, earlyExit, inputTimeoutMs, signal: o.signal, deadline };
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -315,13 +324,13 @@ class Model extends EventTarget implements IamNNModel {
       x.dispose();
     }
     const timeMs = (performance.now() - t0) / n;
-    const results = this.toResults(out.logits, out.iterations, n, opts, timeMs);
+    const results = this.toResults(out.logits, out.iterations, n, opts, timeMs, out.deadlineHit);
     const elements = Array.isArray(inputs) ? inputs : [];
     results.forEach((r, i) => this.emit(r, elements[i]));
     return results;
   }
 
-  private toResults(logits: Float32Array, iters: Int32Array, n: number, opts: RunOptions & { topK: number }, timeMs: number): Result[] {
+  private toResults(logits: Float32Array, iters: Int32Array, n: number, opts: RunOptions & { topK: number }, timeMs: number, deadlineExceeded: boolean): Result[] {
     const { labels, flops } = this.spec;
     const c = labels.length;
     const ns = this.spec.stages.length;
@@ -343,6 +352,7 @@ class Model extends EventTarget implements IamNNModel {
         flops: flops.stem + flops.head + iterations.reduce((a, t, k) => a + t * flops.perIteration[k], 0),
         flopsMax: flops.max,
         logits: row,
+        deadlineExceeded,
         backend: this.info.backend,
         timeMs,
       };

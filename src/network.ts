@@ -30,12 +30,17 @@ export interface RunOptions {
   earlyExit: boolean;
   /** Checked after every iteration's readback: an abort stops the run there, its tensors freed. */
   signal?: AbortSignal;
+  /** performance.now() time after which every stage halts at its current iteration, as at a cap (the
+   *  halting-weighted state so far, remainder included), and later stages run one iteration each. */
+  deadline?: number;
 }
 
 export interface RunResult {
   logits: Float32Array;
   /** [batch, stages] iteration counts, row-major. */
   iterations: Int32Array;
+  /** The deadline cut the run short. */
+  deadlineHit: boolean;
 }
 
 interface HostWeight {
@@ -161,9 +166,9 @@ export class Network {
   }
 
   /** Runs stage k with per-row early exit; does not dispose x0; returns y [B,h,w,C], fills counts. */
-  private async stage(k: number, x0: tf.Tensor4D, opts: RunOptions, iters: Int32Array): Promise<tf.Tensor4D> {
+  private async stage(k: number, x0: tf.Tensor4D, opts: RunOptions, iters: Int32Array, late: { hit: boolean }): Promise<tf.Tensor4D> {
     const st = this.spec.stages[k];
-    const t = opts.maxIterations[k];
+    const t = late.hit ? 1 : opts.maxIterations[k];
     const n = x0.shape[0];
     const nStages = this.spec.stages.length;
     let rows = Array.from({ length: n }, (_, r) => r); // original row of each active row
@@ -183,7 +188,9 @@ export class Network {
         // The loop's variables own the new tensors at once, so the finally below frees them on a throw.
         tf.dispose([sa, gsa]);
         [sa, gsa] = [s, gs];
-        const last = i === t - 1;
+        const overdue = opts.deadline !== undefined && i < t - 1 && performance.now() >= opts.deadline;
+        if (overdue) late.hit = true;
+        const last = i === t - 1 || overdue; // every row halts here, as at a cap
         let p: Float32Array;
         try {
           // The one readback per iteration; none at the cap, where every row halts whatever p is.
@@ -241,6 +248,7 @@ export class Network {
   async run(x: tf.Tensor4D, opts: RunOptions): Promise<RunResult> {
     const n = x.shape[0];
     const iterations = new Int32Array(n * this.spec.stages.length);
+    const late = { hit: false };
     let cur = this.stemForward(x);
     try {
       for (let k = 0; k < this.spec.stages.length; k++) {
@@ -250,7 +258,7 @@ export class Network {
           cur.dispose();
           cur = pooled;
         }
-        const y = await this.stage(k, cur, opts, iterations);
+        const y = await this.stage(k, cur, opts, iterations, late);
         const next = tf.tidy(() => tf.relu(y));
         y.dispose();
         cur.dispose();
@@ -258,7 +266,7 @@ export class Network {
       }
       const logitsT = tf.tidy(() => tf.add(tf.matMul(tf.mean(cur, [1, 2]) as tf.Tensor2D, this.head.kernel), this.head.bias));
       try {
-        return { logits: (await logitsT.data()) as Float32Array, iterations };
+        return { logits: (await logitsT.data()) as Float32Array, iterations, deadlineHit: late.hit };
       } finally {
         logitsT.dispose();
       }
