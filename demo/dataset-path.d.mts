@@ -1,1 +1,2 @@
+export function cifarCandidates(): string[];
 export function cifarArchive(): string | null;

@@ -2,7 +2,7 @@
  * The IamNN demo. It uses only the SDK's public API ('iamnn' = the built dist/iamnn.js), so it is
  * also an example: load with progress, classify batches, change the compute budget per call.
  */
-import { load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result } from 'iamnn';
+import { classifyVideo, load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result, type VideoLoop } from 'iamnn';
 import { bar, el, histogram, lineChart } from './charts';
 import { classesInTurn, readCifarArchive } from './cifar';
 
@@ -46,6 +46,7 @@ function thumbnail(source: CanvasImageSource, w: number, h: number): HTMLCanvasE
 }
 
 async function loadModel(backend: BackendChoice): Promise<void> {
+  stopLive($<HTMLVideoElement>('video'));
   model?.dispose();
   model = null;
   const progress = $<HTMLProgressElement>('load-progress');
@@ -66,11 +67,11 @@ async function loadModel(backend: BackendChoice): Promise<void> {
   const warm = performance.now() - t1;
   const i = model.info;
   const rows: [string, string][] = [
-    ['Backend', `${i.backend}${i.wasmSimd ? ' (SIMD)' : ''}`],
+    ['Backend', `${i.backend}${i.wasmSimd ? ' (SIMD)' : ''}${i.softwareAdapter ? ' — a software adapter (SwiftShader): far slower than WASM' : ''}`],
     ['Skipped', i.backendSkipped.map((s) => `${s.backend}: ${s.reason}`).join('; ') || 'none'],
     ['Parameters', i.params.toLocaleString()],
     ['Download', `${(i.bytes / 1024).toFixed(0)} KiB in ${i.timings.downloadMs.toFixed(0)} ms`],
-    ['Cold start', `backend ${i.timings.backendInitMs.toFixed(0)} ms, warm-up (shader compile) ${i.timings.warmupMs.toFixed(0)} ms, first call ${first.toFixed(1)} ms`],
+    ['Cold start', `backend ${i.timings.backendInitMs.toFixed(0)} ms, warm-up ${i.backend === 'webgpu' ? '(shader compile) ' : ''}${i.timings.warmupMs.toFixed(0)} ms, first call ${first.toFixed(1)} ms`],
     ['Warm call', `${warm.toFixed(1)} ms per image`],
     ['Max iterations', i.maxIterations.join(' / ')],
     ['Max compute', fmtFlops(i.flopsMax)],
@@ -124,7 +125,7 @@ function card(it: Item): HTMLElement {
     it.thumb,
     el('div', {}, el('strong', {}, it.name), top, ...stages,
       bar(r.flops, r.flopsMax, `${fmtFlops(r.flops)} of ${fmtFlops(r.flopsMax)}`, 'flops'),
-      el('div', { className: 'small' }, `iterations ${r.iterations.join('/')} · ${fmtFlops(r.flops)} (${((100 * r.flops) / r.flopsMax).toFixed(0)}%) · ${r.timeMs.toFixed(1)} ms${it.truth ? ` · truth: ${it.truth}` : ''}`)));
+      el('div', { className: 'small' }, `iterations ${r.iterations.join('/')} · ${fmtFlops(r.flops)} (${((100 * r.flops) / r.flopsMax).toFixed(0)}%) · ${r.timeMs.toFixed(1)} ms/image in its batch${it.truth ? ` · truth: ${it.truth}` : ''}`)));
   li.setAttribute('aria-pressed', String(selected === it));
   const choose = () => { selected = it; render(); };
   li.addEventListener('click', choose);
@@ -161,6 +162,17 @@ function render(): void {
     const acc = labelled.filter((it) => it.result!.label === it.truth).length / labelled.length;
     const mean = labelled.reduce((a, it) => a + it.result!.flops, 0) / labelled.length;
     setStatus('gallery-status', `${labelled.length} CIFAR-10 test images: accuracy ${(100 * acc).toFixed(1)}%, mean ${fmtFlops(mean)} (${((100 * mean) / model!.info.flopsMax).toFixed(0)}% of the maximum).`);
+  }
+}
+
+/** Whether the server has a CIFAR-10 test archive; the gallery button stays disabled until it does. */
+async function checkDataset(): Promise<void> {
+  const res = await fetch(DATASET_URL, { method: 'HEAD' }).catch(() => null);
+  const found = res?.ok ?? false;
+  $<HTMLButtonElement>('gallery-run').disabled = !found;
+  if (!found) {
+    const looked = res && res.status === 404 ? (await fetch(DATASET_URL).then((r) => r.text()).catch(() => '')) : '';
+    setStatus('gallery-status', `No CIFAR-10 test archive found${looked ? ` (${looked.replace(/^no CIFAR-10 test archive /, 'looked ')})` : ''}. Restart the demo with IAMNN_CIFAR=/path/to/cifar10/test.tar.gz npm run demo, or classify your own images above.`);
   }
 }
 
@@ -250,6 +262,35 @@ async function runBudget(): Promise<void> {
     : []));
 }
 
+let live: VideoLoop | null = null;
+
+/** Live webcam: the SDK's video loop, holding 100 ms per frame by lowering the compute per call when needed. */
+function startLive(video: HTMLVideoElement): void {
+  live?.stop();
+  for (const id of ['live', 'webcam-stop', 'snap']) $(id).hidden = false;
+  $('webcam').hidden = true;
+  live = classifyVideo(model!, video, {
+    topK: 5,
+    frameBudgetMs: 100,
+    onResult: (r) => {
+      setStatus('live-label', `${r.label} ${(100 * r.probability).toFixed(0)}%`);
+      setStatus('live-ms', `${r.callMs.toFixed(0)} ms per frame · ${fmtFlops(r.flops)} · compute level ${r.level}${r.level ? ' (lowered to hold 100 ms)' : ''}`);
+      $('live-top').replaceChildren(...r.topK.map((t) => el('li', {}, `${t.label} ${(100 * t.probability).toFixed(1)}%`)));
+      $('live-stages').replaceChildren(...r.iterations.map((n, k) => bar(n, model!.info.maxIterations[k], `stage ${k + 1}: ${n} of ${model!.info.maxIterations[k]} iterations`)));
+    },
+    onError: (e) => setStatus('live-ms', `frame failed: ${(e as Error).message}`),
+  });
+}
+
+function stopLive(video: HTMLVideoElement): void {
+  live?.stop();
+  live = null;
+  (video.srcObject as MediaStream | null)?.getTracks().forEach((t) => t.stop());
+  video.srcObject = null;
+  for (const id of ['live', 'webcam-stop', 'snap']) $(id).hidden = true;
+  $('webcam').hidden = false;
+}
+
 function wire(): void {
   const busy = (fn: () => Promise<void>) => async () => {
     document.body.setAttribute('aria-busy', 'true');
@@ -273,11 +314,12 @@ function wire(): void {
   showTh();
   const video = $<HTMLVideoElement>('video');
   $('webcam').addEventListener('click', busy(async () => {
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-    video.hidden = false;
+    if (!model) return;
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
     await video.play();
-    $('snap').hidden = false;
+    startLive(video);
   }));
+  $('webcam-stop').addEventListener('click', () => stopLive(video));
   $('snap').addEventListener('click', busy(async () => {
     const frame = el('canvas', { width: video.videoWidth, height: video.videoHeight });
     frame.getContext('2d')!.drawImage(video, 0, 0);
@@ -286,6 +328,7 @@ function wire(): void {
 }
 
 wire();
+void checkDataset();
 const initial = (new URLSearchParams(location.search).get('backend') ?? 'auto') as BackendChoice;
 $<HTMLSelectElement>('backend').value = initial;
 loadModel(initial).then(

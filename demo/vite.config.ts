@@ -2,13 +2,14 @@
  * The demo app: `npm run demo` (dev server on 127.0.0.1:5173) or `vite build --config demo/vite.config.ts`
  * (static demo/dist, used by the e2e tests). It imports the BUILT SDK (dist/iamnn.js) as 'iamnn', like a
  * user's app; models/ is its public folder, so the model is at ./cifar10/model.json.
- * A local CIFAR-10 test archive (IAMNN_CIFAR, default ../shared/datasets/cifar10/test.tar.gz when present)
- * is served at ./datasets/cifar10-test.tar.gz for the sample gallery; nothing from it is copied or committed.
+ * A local CIFAR-10 test archive (IAMNN_CIFAR, else shared/datasets/cifar10/test.tar.gz in the nearest folder
+ * above the checkout: demo/dataset-path.mjs) is served at ./datasets/cifar10-test.tar.gz for the sample
+ * gallery; nothing from it is copied or committed. Without one, that URL answers 404 with where it looked.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
-import { cifarArchive } from './dataset-path.mjs';
+import { cifarArchive, cifarCandidates } from './dataset-path.mjs';
 
 function serveDataset(): Plugin {
   const handler: Connect.NextHandleFunction = (req, res, next) => {
@@ -16,7 +17,8 @@ function serveDataset(): Plugin {
     const file = cifarArchive();
     if (!file || !existsSync(file)) {
       res.statusCode = 404;
-      res.end('no local CIFAR-10 test archive: set IAMNN_CIFAR');
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+      res.end(`no CIFAR-10 test archive at ${cifarCandidates().join(', ')}`);
       return;
     }
     res.setHeader('content-type', 'application/gzip');

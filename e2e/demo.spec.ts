@@ -46,7 +46,17 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   const flops = await page.$$eval('.spectrum-item', (els) => els.map((e) => Number((e as HTMLElement).dataset.flops)));
   expect(flops).toEqual([...flops].sort((a, b) => a - b));
 
+  // live webcam (Chromium's fake 640x480 camera): label, top-5, iterations per stage and ms per frame as it runs
+  await page.click('#webcam');
+  await expect(page.locator('#live-top li')).toHaveCount(5);
+  await expect(page.locator('#live-stages [role=meter]')).toHaveCount(3);
+  await expect(page.locator('#live-ms')).toContainText('ms per frame');
+  await page.click('#webcam-stop');
+  await expect(page.locator('#live')).toBeHidden();
+
   let total = 4;
+  await expect(page.locator('#gallery-run')).toBeEnabled({ enabled: Boolean(cifarArchive()) });
+  if (!cifarArchive()) await expect(page.locator('#gallery-status')).toContainText('IAMNN_CIFAR=');
   if (cifarArchive()) {
     const n = backend === 'webgpu' ? 40 : 100; // WebGPU here is SwiftShader: a software GPU on 2 cores
     await page.fill('#gallery-n', String(n));
@@ -85,4 +95,14 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   await page.screenshot({ path: `e2e/artifacts/demo-${backend}.png`, fullPage: true });
   if (process.env.UPDATE_README_SCREENSHOT && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
   expect(errors).toEqual([]);
+});
+
+test('demo without a CIFAR-10 archive: the gallery button stays disabled and the page says how to point it at one', async ({ page }, info) => {
+  test.skip(info.project.name !== 'wasm', 'backend-independent');
+  await page.route('**/datasets/cifar10-test.tar.gz', (r) => r.fulfill({ status: 404, body: 'no CIFAR-10 test archive at /a/shared/datasets/cifar10/test.tar.gz' }));
+  await page.goto(`${DEMO}?backend=wasm`);
+  await page.waitForFunction(() => (window as any).demo?.ready === true);
+  await expect(page.locator('#gallery-run')).toBeDisabled();
+  await expect(page.locator('#gallery-status')).toContainText('looked at /a/shared/datasets/cifar10/test.tar.gz');
+  await expect(page.locator('#gallery-status')).toContainText('IAMNN_CIFAR=/path/to/cifar10/test.tar.gz npm run demo');
 });

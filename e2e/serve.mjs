@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cifarArchive } from '../demo/dataset-path.mjs';
+import { cifarArchive, cifarCandidates } from '../demo/dataset-path.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const TYPES = {
@@ -29,7 +29,12 @@ function handler(req, res) {
   }
   let path = normalize(decodeURIComponent(url.pathname));
   if (path.endsWith('/')) path += 'index.html';
-  const dataset = path.endsWith('/datasets/cifar10-test.tar.gz') ? cifarArchive() : null;
+  const wantsDataset = path.endsWith('/datasets/cifar10-test.tar.gz');
+  const dataset = wantsDataset ? cifarArchive() : null;
+  if (wantsDataset && !dataset) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`no CIFAR-10 test archive at ${cifarCandidates().join(', ')}`);
+    return;
+  }
   const file = dataset ?? join(ROOT, path);
   if ((!dataset && !file.startsWith(ROOT)) || /(^|\/)(\.git|node_modules\/\.cache)(\/|$)/.test(path)) {
     res.writeHead(403).end();
