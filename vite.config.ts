@@ -1,6 +1,8 @@
 /**
- * Three bundles from one source (entries src/index.ts and src/iife.ts):
- *   vite build                    -> dist/iamnn.js             ES module, tfjs packages left as peer imports
+ * Four builds from one source:
+ *   vite build                    -> dist/iamnn.js             ES module, tfjs packages left as peer imports,
+ *                                    dist/iamnn-worker.js      and the worker-mode client (no tfjs in it)
+ *   vite build --mode worker      -> dist/iamnn.worker.js      the worker-mode module worker, tfjs inside
  *   vite build --mode standalone  -> dist/iamnn.standalone.js  ES module with tfjs inside, for pages and
  *                                                               module workers without a bundler (a CDN)
  *   vite build --mode iife        -> dist/iamnn.iife.js        <script> bundle exposing window.IamNN, tfjs inside
@@ -24,7 +26,7 @@ function shipWasm(): Plugin {
     // when the file is absent at build time; restore the canonical form, which an app's bundler
     // recognises and copies as an asset.
     renderChunk(code) {
-      return code.replace(/new URL\(("\.\/tfjs-backend-wasm[\w-]*\.wasm"), "" \+ import\.meta\.url\)/g, 'new URL($1, import.meta.url)');
+      return code.replace(/new URL\(("\.\/(?:tfjs-backend-wasm[\w-]*\.wasm|iamnn\.worker\.js)"), "" \+ import\.meta\.url\)/g, 'new URL($1, import.meta.url)');
     },
     generateBundle() {
       for (const fileName of WASM_FILES) {
@@ -37,22 +39,24 @@ function shipWasm(): Plugin {
 export default defineConfig(({ mode }) => {
   const iife = mode === 'iife';
   const standalone = mode === 'standalone';
+  const worker = mode === 'worker';
+  const selfContained = iife || standalone || worker;
   return {
     plugins: [shipWasm()],
     build: {
       outDir: 'dist',
-      emptyOutDir: !iife && !standalone,
+      emptyOutDir: !selfContained,
       sourcemap: true,
       target: 'es2022',
-      minify: iife || standalone,
+      minify: selfContained,
       lib: {
-        entry: iife ? 'src/iife.ts' : 'src/index.ts',
+        entry: iife ? 'src/iife.ts' : worker ? 'src/worker.ts' : standalone ? 'src/index.ts' : { iamnn: 'src/index.ts', 'iamnn-worker': 'src/worker-client.ts' },
         name: 'IamNN',
         formats: [iife ? 'iife' : 'es'],
-        fileName: () => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : 'iamnn.js'),
+        fileName: (_format, entry) => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : worker ? 'iamnn.worker.js' : `${entry}.js`),
       },
       rollupOptions: {
-        external: iife || standalone ? [] : [/^@tensorflow\//],
+        external: selfContained ? [] : [/^@tensorflow\//],
       },
     },
   };

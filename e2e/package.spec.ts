@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 test.beforeEach(({}, info) => test.skip(info.project.name !== 'wasm', 'browser-independent: one project is enough'));
 
 test('every export resolves to a built file', () => {
-  const targets = ['iamnn', 'iamnn/iife', 'iamnn/package.json', 'iamnn/models/cifar10/model.json', 'iamnn/standalone'].map((spec) => {
+  const targets = ['iamnn', 'iamnn/iife', 'iamnn/package.json', 'iamnn/models/cifar10/model.json', 'iamnn/standalone', 'iamnn/worker', 'iamnn/models/cifar10'].map((spec) => {
     const path = fileURLToPath(import.meta.resolve(spec)); // Node's resolver, through the exports map
     expect(existsSync(path), `${spec} -> ${path}`).toBe(true);
     return path;
@@ -19,8 +19,10 @@ test('every export resolves to a built file', () => {
   expect(targets[1]).toMatch(/dist\/iamnn\.iife\.js$/);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   expect(targets[4]).toMatch(/dist\/iamnn\.standalone\.js$/);
-  // bundlers may drop everything but the two bundles that register tfjs backends inside themselves
-  expect(pkg.sideEffects).toEqual(['./dist/iamnn.iife.js', './dist/iamnn.standalone.js']);
+  // bundlers may drop everything but the bundles that register tfjs backends inside themselves
+  expect(targets[5]).toMatch(/dist\/iamnn-worker\.js$/);
+  expect(targets[6]).toMatch(/models\/cifar10\/index\.js$/);
+  expect(pkg.sideEffects).toEqual(['./dist/iamnn.iife.js', './dist/iamnn.standalone.js', './dist/iamnn.worker.js']);
 });
 
 test('a TypeScript app type-checks against dist/types', () => {

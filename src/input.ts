@@ -13,6 +13,7 @@
  * limit, so a slow image never holds up another call; tensors are validated with one readback.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { checkSize, isA, readySize } from './dom-input';
 import { IamNNInputError } from './errors';
 import type { ModelSpec } from './format';
 
@@ -51,57 +52,9 @@ export interface HostPixels {
   side: number;
 }
 
-export function isA<T>(x: unknown, name: string): x is T {
-  const ctor = (globalThis as Record<string, unknown>)[name];
-  return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
-}
-
 /** A real tensor of this tfjs: tf.Tensor's instanceof accepts any object with a dataId, shape and dtype. */
 export function isTensor(x: unknown): x is tf.Tensor {
   return typeof x === 'object' && x !== null && Object.prototype.isPrototypeOf.call(tf.Tensor.prototype, x);
-}
-
-function checkSize(w: number, h: number, what: string, index?: number): void {
-  if (!(w > 0 && h > 0)) throw new IamNNInputError('empty', `${what} is ${w}x${h}`, index);
-}
-
-/** `p`, or an IamNNInputError 'timed-out' after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string, index?: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IamNNInputError('timed-out', `${what} did not arrive within ${ms} ms (inputTimeoutMs)`, index)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
-async function waitForImage(img: HTMLImageElement, ms: number, index?: number): Promise<void> {
-  if (img.complete && img.naturalWidth > 0) return;
-  if (!img.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);
-  const decoded = img.decode().catch(() => {
-    throw new IamNNInputError('broken-image', `the image ${img.src.slice(0, 200)} could not be decoded`, index);
-  });
-  await within(decoded, ms, `the image ${img.src.slice(0, 200)}`, index);
-}
-
-async function waitForVideo(v: HTMLVideoElement, ms: number, index?: number): Promise<void> {
-  if (v.readyState >= 2) return;
-  if (!v.src && !v.srcObject && !v.querySelector('source')) {
-    throw new IamNNInputError('not-loaded', 'the <video> has no source (src, srcObject or <source>)', index);
-  }
-  const frame = new Promise<void>((resolve, reject) => {
-    const done = (ok: boolean) => {
-      v.removeEventListener('loadeddata', onData);
-      v.removeEventListener('error', onError);
-      if (ok) resolve();
-      else reject(new IamNNInputError('not-loaded', `the video has no frame (readyState ${v.readyState}, error ${v.error?.code ?? 'none'})`, index));
-    };
-    const onData = () => done(true);
-    const onError = () => done(false);
-    v.addEventListener('loadeddata', onData);
-    v.addEventListener('error', onError);
-    if (v.error) done(false);
-  });
-  await within(frame, ms, 'the video frame', index);
 }
 
 /** RGBA bytes of the plan's square of `src`, drawn 1:1 (no resampling) on a 2D canvas. */
@@ -147,27 +100,6 @@ function reduce(rgba: Uint8ClampedArray, stride: number, plan: CropPlan): HostPi
     }
   }
   return { data, side };
-}
-
-/** Width and height of a DOM image source at its natural (intrinsic) size, once it has pixels. */
-async function readySize(input: unknown, timeoutMs: number, index?: number): Promise<[CanvasImageSource, number, number] | null> {
-  if (isA<HTMLImageElement>(input, 'HTMLImageElement')) {
-    await waitForImage(input, timeoutMs, index);
-    checkSize(input.naturalWidth, input.naturalHeight, 'the image', index);
-    return [input, input.naturalWidth, input.naturalHeight];
-  }
-  if (isA<HTMLVideoElement>(input, 'HTMLVideoElement')) {
-    await waitForVideo(input, timeoutMs, index);
-    checkSize(input.videoWidth, input.videoHeight, 'the video frame', index);
-    return [input, input.videoWidth, input.videoHeight];
-  }
-  for (const kind of ['HTMLCanvasElement', 'OffscreenCanvas', 'ImageBitmap']) {
-    if (isA<HTMLCanvasElement | OffscreenCanvas | ImageBitmap>(input, kind)) {
-      checkSize(input.width, input.height, kind === 'ImageBitmap' ? 'the ImageBitmap (closed?)' : `the ${kind}`, index);
-      return [input, input.width, input.height];
-    }
-  }
-  return null;
 }
 
 /**

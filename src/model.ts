@@ -6,8 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dropLostWebGPU, ensureBackend, initBackend, webGPUDeviceLost, type BackendChoice, type BackendOptions } from './backend';
 import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
-import { isA, isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
+import { isA } from './dom-input';
+import { isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
+import { emitResult } from './events';
 import { fetchModel, type LoadProgress, type ModelSource } from './weights';
 import { DEFAULT_CACHE_NAME, type CacheReport } from './cache';
 
@@ -326,7 +328,7 @@ class Model extends EventTarget implements IamNNModel {
     const timeMs = (performance.now() - t0) / n;
     const results = this.toResults(out.logits, out.iterations, n, opts, timeMs, out.deadlineHit);
     const elements = Array.isArray(inputs) ? inputs : [];
-    results.forEach((r, i) => this.emit(r, elements[i]));
+    results.forEach((r, i) => emitResult(this, r, elements[i]));
     return results;
   }
 
@@ -357,13 +359,6 @@ class Model extends EventTarget implements IamNNModel {
         timeMs,
       };
     });
-  }
-
-  private emit(result: Result, source: unknown): void {
-    this.dispatchEvent(new CustomEvent('result', { detail: result }));
-    if (typeof Element !== 'undefined' && source instanceof Element && source.isConnected) {
-      source.dispatchEvent(new CustomEvent('iamnn:result', { detail: result, bubbles: true, composed: true }));
-    }
   }
 
   dispose(): void {
