@@ -4,6 +4,7 @@
         --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json \
         [--compare=other/ckpt.pt,...]   # other IamNN runs, one row each at their own threshold
         [--peer=training/runs/resnet20-60ep/ckpt.pt,...]   # static ResNets trained with the same recipe
+        [--carry=models/cifar10/report.json]   # keep that report's rows of runs whose checkpoint was removed
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
@@ -16,6 +17,7 @@ setting and the training curve (tau, precision, test accuracy, iterations per ep
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 import time
@@ -27,7 +29,8 @@ from training.data import DEFAULT_DATA, load_split, normalize, to_tensor
 from training.model import IamNN, ModelConfig, count_params, flops_of
 from training.resnet import CifarResNet, ResNetConfig
 
-THRESHOLDS = (0.5, 0.7, 0.9, 0.95, 0.99, 1.0)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+CAP_FRACTIONS = (0.25, 0.5, 0.75)  # per-call iteration caps: this fraction of each stage's maximum, rounded up
 
 
 def build_model(arch: str, model_config: dict) -> IamNN | CifarResNet:
@@ -142,7 +145,12 @@ def main(argv: list[str]) -> None:
     for th in THRESHOLDS:
         if abs(th - (1 - cfg.eps)) > 1e-9:
             rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
-    rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model))
+    rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model,
+                    caps=[1] * len(cfg.max_iters)))
+    for frac in CAP_FRACTIONS:  # the other per-call dial: caps at the model's threshold
+        caps = [max(1, math.ceil(t * frac)) for t in cfg.max_iters]
+        rows.append(row(f"IamNN capped at {'/'.join(map(str, caps))} iterations", run(model, x, y, norm, max_iters=tuple(caps)),
+                        model, caps=caps, threshold=1 - cfg.eps))
     rows.append(row("IamNN at every stage's maximum, halting off (output = final state)",
                     run(model, x, y, norm, early_exit=False, halting=False), model))
     for path in compare:
@@ -171,6 +179,10 @@ def main(argv: list[str]) -> None:
         rows.append(row(f"Static ResNet-{peer.cfg.depth} (He et al., same recipe, {precision}, {pck['epoch']} epochs)",
                         run(peer, x, y, pck["normalization"]), peer, epochs=pck["epoch"],
                         train_s=train_seconds(pcurve, pck), ckpt=path, precision=precision))
+    if args.get("carry"):  # superseded runs: their checkpoints left the repository, their measured rows stay
+        evaluated = {r.get("ckpt") for r in rows}
+        rows += [{**r, "carried_from": args["carry"]} for r in json.loads(Path(args["carry"]).read_text())["rows"]
+                 if r.get("ckpt") and r["ckpt"] not in evaluated and not Path(r["ckpt"]).exists()]
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
     report = {

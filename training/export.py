@@ -262,12 +262,30 @@ def main(argv: list[str]) -> None:
     norm = ckpt["normalization"]
     out = Path(args.get("out", "models/cifar10"))
     export_model(model, out, norm["mean"], norm["std"], quantize=args.get("quantize"))
-    if args.get("quantize"):  # parity is what the shipped (dequantized) weights compute, not the checkpoint
-        model, _ = load_web_model(out)
     from training.data import DEFAULT_DATA, load_split
     x, _ = load_split(args.get("data", DEFAULT_DATA), "test")
+    if args.get("quantize"):  # parity is what the shipped (dequantized) weights compute, not the checkpoint
+        full = model
+        model, _ = load_web_model(out)
+        print(quantization_report(full, model, x, norm), flush=True)
     (out / "parity.json").write_text(json.dumps(parity_vectors(model, x[:32], norm["mean"], norm["std"])) + "\n")
     print(f"wrote {out}/model.json, shards and parity.json")
+
+
+def quantization_report(full: IamNN, quantized: IamNN, x: np.ndarray, norm: dict) -> str:
+    """What quantizing the weights changes, per-image early exit: the largest logit difference and the
+    images whose iteration counts or predicted class differ, on the 32 parity images and on all of `x`."""
+    from training.data import to_tensor
+    from training.evaluate import predict
+    xt = to_tensor(x)
+    (la, ia), (lb, ib) = predict(full, xt, norm), predict(quantized, xt, norm)
+    lines = []
+    for name, n in (("parity images", 32), (f"all {len(x)} images", len(x))):
+        diff = (la[:n] - lb[:n]).abs().max().item()
+        flips = (ia[:n] != ib[:n]).any(1).sum().item()
+        changed = (la[:n].argmax(1) != lb[:n].argmax(1)).sum().item()
+        lines.append(f"{name}: max |logit difference| {diff:.2e}, iteration counts differ for {flips}, predicted class for {changed}")
+    return "; ".join(lines)
 
 
 if __name__ == "__main__":

@@ -157,13 +157,20 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
                    f"--compare={tmp_path / 'labels_only' / 'ckpt.pt'}"])
     report = json.loads(report_path.read_text())
     names = [r["name"] for r in report["rows"]]
-    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 11
+    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 18
+    assert [r["caps"] for r in report["rows"] if r.get("caps")] == [[1, 1], [1, 1], [1, 2], [2, 3]]  # 1 per stage, 1/4, 1/2, 3/4
     assert names[-3:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, fp32, 2 epochs)",
                           "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)",
                           "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)"]
     assert report["rows"][-1]["ckpt"] == str(teacher_run / "ckpt.pt")
     assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
     assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
+
+    (tmp_path / "labels_only" / "ckpt.pt").unlink()  # a superseded run leaves the repository: its row stays
+    evaluate.main([f"--data={cifar_archive}", f"--ckpt={student_run / 'ckpt.pt'}", f"--out={tmp_path / 'again.json'}",
+                   "--threads=1", f"--carry={report_path}"])
+    again = json.loads((tmp_path / "again.json").read_text())["rows"]
+    assert [r["name"] for r in again if r.get("carried_from")] == [names[-3]]  # not the baselines: their checkpoints exist
 
     teacher_run.joinpath("ckpt.pt").write_bytes(b"retrained")  # a different teacher under the same path
     with pytest.raises(SystemExit, match="not the teacher this run started with"):
