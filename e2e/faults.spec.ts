@@ -49,7 +49,6 @@ test('a lost WebGPU device fails the running call with a BackendError, the model
   await page.goto(`${ORIGIN}/e2e/app/dist/index.html`);
   await page.waitForFunction(() => (window as any).harnessReady === true);
   const out = await page.evaluate((o) => (window as any).runDeviceLoss(o), { modelUrl: TINY });
-  console.log(JSON.stringify(out));
   expect(out.inFlight).toMatch(/^BackendError: the WebGPU device was lost/);
   expect(out.event).toMatchObject({ from: 'webgpu', to: 'wasm', reason: expect.stringContaining('destroyed') });
   expect(out.after.backend).toBe('wasm');

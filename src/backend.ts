@@ -38,10 +38,11 @@ export interface BackendOptions {
 class Timeout extends Error {}
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  if (!Number.isFinite(ms)) return p; // no limit (setTimeout would treat Infinity as 0)
   let timer: ReturnType<typeof setTimeout>;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Timeout(`${what} timed out after ${ms} ms`)), ms); }),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Timeout(`${what} timed out after ${ms} ms`)), Math.min(ms, 2 ** 31 - 1)); }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -105,7 +106,17 @@ async function activate(name: BackendName, opts: BackendOptions): Promise<string
 }
 
 /** Make `choice` (or the best available for 'auto') the active tfjs backend. */
-export async function initBackend(choice: BackendChoice, opts: BackendOptions): Promise<BackendInfo> {
+/** Backend initialisations run one at a time: two concurrent tf.setBackend calls make tfjs resolve the first
+ *  one false (it treats the older promise as outdated). */
+let initChain: Promise<unknown> = Promise.resolve();
+
+export function initBackend(choice: BackendChoice, opts: BackendOptions): Promise<BackendInfo> {
+  const next = initChain.then(() => initBackendNow(choice, opts));
+  initChain = next.catch(() => undefined);
+  return next;
+}
+
+async function initBackendNow(choice: BackendChoice, opts: BackendOptions): Promise<BackendInfo> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new OptionError('backend', `${JSON.stringify(choice)}; expected one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}`);
   }
@@ -126,14 +137,35 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions): 
   throw new BackendError(`no backend could be initialised (asked for '${choice}')`, skipped);
 }
 
+type LostDevice = { lost?: Promise<{ reason?: string; message?: string }> };
+/** Models to tell when the WebGPU device is lost; a disposed model unsubscribes, so nothing keeps it alive. */
+const lossWatchers = new Set<(reason: string) => void>();
+let watchedDevice: LostDevice | null = null;
+let lossReason: string | null = null;
+
 /**
- * Resolves with the reason when the WebGPU device behind tfjs's webgpu backend is lost (driver reset, GPU
- * removed, `device.destroy()`); never, if there is none. Every model on that backend shares the device.
+ * Calls `onLost(reason)` when the WebGPU device behind tfjs's webgpu backend is lost (driver reset, GPU
+ * removed, `device.destroy()`). Every model on that backend shares the device, watched once. Returns the
+ * unsubscribe function.
  */
-export function webGPUDeviceLost(): Promise<string> {
-  const device = (tf.engine().registry.webgpu as unknown as { device?: { lost?: Promise<{ reason?: string; message?: string }> } } | undefined)?.device;
-  if (!device?.lost) return new Promise(() => undefined);
-  return device.lost.then((info) => `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`);
+export function onWebGPULost(onLost: (reason: string) => void): () => void {
+  const device = (tf.engine().registry.webgpu as unknown as { device?: LostDevice } | undefined)?.device;
+  if (device?.lost && device !== watchedDevice) {
+    watchedDevice = device;
+    lossReason = null;
+    void device.lost.then((info) => {
+      if (device !== watchedDevice) return;
+      lossReason = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
+      for (const w of [...lossWatchers]) w(lossReason);
+    });
+  }
+  lossWatchers.add(onLost);
+  return () => { lossWatchers.delete(onLost); };
+}
+
+/** Why the watched WebGPU device was lost, once it has been; else null. */
+export function webGPULossReason(): string | null {
+  return lossReason;
 }
 
 /**

@@ -47,8 +47,10 @@ export class ModelCache {
   async getModelJson(url: string): Promise<Uint8Array | null> {
     const hit = await this.cache?.match(url).catch(() => undefined);
     if (!hit) return null;
+    const bytes = await hit.arrayBuffer().catch(() => null); // a storage read error is a miss
+    if (!bytes) return null;
     this.report.modelJsonFromCache = true;
-    return new Uint8Array(await hit.arrayBuffer());
+    return new Uint8Array(bytes);
   }
 
   async putModelJson(url: string, bytes: Uint8Array): Promise<void> {
@@ -60,8 +62,9 @@ export class ModelCache {
     const key = ModelCache.shardKey(sha256, base);
     const hit = await this.cache?.match(key).catch(() => undefined);
     if (!hit) return null;
-    const bytes = new Uint8Array(await hit.arrayBuffer());
-    if ((await sha256Hex(bytes)) === sha256) {
+    const buffer = await hit.arrayBuffer().catch(() => null); // a storage read error is a miss
+    const bytes = new Uint8Array(buffer ?? new ArrayBuffer(0));
+    if (buffer && (await sha256Hex(bytes)) === sha256) {
       this.report.shardsFromCache++;
       return bytes;
     }

@@ -15,20 +15,21 @@ export function checkSize(w: number, h: number, what: string, index?: number): v
 
 /** `p`, or an IamNNInputError 'timed-out' after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string, index?: number): Promise<T> {
+  if (!Number.isFinite(ms)) return p; // Infinity: no limit (setTimeout would fire at once)
   let timer: ReturnType<typeof setTimeout>;
   const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IamNNInputError('timed-out', `${what} did not arrive within ${ms} ms (inputTimeoutMs)`, index)), ms);
+    timer = setTimeout(() => reject(new IamNNInputError('timed-out', `${what} did not arrive within ${ms} ms (inputTimeoutMs)`, index)), Math.min(ms, 2 ** 31 - 1));
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 export async function waitForImage(img: HTMLImageElement, ms: number, index?: number): Promise<void> {
   if (img.complete && img.naturalWidth > 0) return;
-  if (!img.src) throw new IamNNInputError('not-loaded', 'the <img> has no src', index);
+  if (!img.currentSrc && !img.src && !img.srcset) throw new IamNNInputError('not-loaded', 'the <img> has no src or srcset', index);
   const decoded = img.decode().catch(() => {
-    throw new IamNNInputError('broken-image', `the image ${img.src.slice(0, 200)} could not be decoded`, index);
+    throw new IamNNInputError('broken-image', `the image ${(img.currentSrc || img.src).slice(0, 200)} could not be decoded`, index);
   });
-  await within(decoded, ms, `the image ${img.src.slice(0, 200)}`, index);
+  await within(decoded, ms, `the image ${(img.currentSrc || img.src || img.srcset).slice(0, 200)}`, index);
 }
 
 export async function waitForVideo(v: HTMLVideoElement, ms: number, index?: number): Promise<void> {
@@ -36,20 +37,21 @@ export async function waitForVideo(v: HTMLVideoElement, ms: number, index?: numb
   if (!v.src && !v.srcObject && !v.querySelector('source')) {
     throw new IamNNInputError('not-loaded', 'the <video> has no source (src, srcObject or <source>)', index);
   }
+  let onData = () => undefined as void;
+  let onError = () => undefined as void;
   const frame = new Promise<void>((resolve, reject) => {
-    const done = (ok: boolean) => {
-      v.removeEventListener('loadeddata', onData);
-      v.removeEventListener('error', onError);
-      if (ok) resolve();
-      else reject(new IamNNInputError('not-loaded', `the video has no frame (readyState ${v.readyState}, error ${v.error?.code ?? 'none'})`, index));
-    };
-    const onData = () => done(true);
-    const onError = () => done(false);
+    onData = () => resolve();
+    onError = () => reject(new IamNNInputError('not-loaded', `the video has no frame (readyState ${v.readyState}, error ${v.error?.code ?? 'none'})`, index));
     v.addEventListener('loadeddata', onData);
     v.addEventListener('error', onError);
-    if (v.error) done(false);
+    if (v.error) onError();
   });
-  await within(frame, ms, 'the video frame', index);
+  try {
+    await within(frame, ms, 'the video frame', index);
+  } finally { // on a timeout too: a stalled stream classified every second must not pile up listeners
+    v.removeEventListener('loadeddata', onData);
+    v.removeEventListener('error', onError);
+  }
 }
 
 

@@ -5,7 +5,7 @@
  *   multiple of the model's input size S, resize it bilinearly (half-pixel centres) to k*S with
  *   k = max(1, floor(side / S)); then average k x k blocks down to S x S (area downsampling, no aliasing).
  *   normalization: (x / 255 - mean) / std per channel.
- * A square larger than MAX_SIDE is first reduced by the smallest integer factor f that brings it within
+ * A square larger than MAX_SIDE is first reduced by the integer factor f = ceil(side / MAX_SIDE), which brings it within
  * MAX_SIDE (f x f block means of its centred f-multiple), the same for DOM images and tensors: a
  * 4000x3000 photo is never uploaded whole to the GPU (WebGPU silently drops texture uploads that large).
  *
@@ -150,8 +150,12 @@ export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): 
     const f = tf.cast(t, 'float32');
     return tf.stack([tf.sum(tf.mul(f, 0)), tf.min(f), tf.max(f)]);
   });
-  const [nanProbe, lo, hi] = await stats.data();
-  stats.dispose();
+  let nanProbe: number, lo: number, hi: number;
+  try {
+    [nanProbe, lo, hi] = await stats.data();
+  } finally {
+    stats.dispose();
+  }
   if (!Number.isFinite(lo) || !Number.isFinite(hi) || Number.isNaN(nanProbe)) {
     throw new IamNNInputError('not-finite', 'the tensor holds NaN or Infinity', index);
   }

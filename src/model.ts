@@ -3,14 +3,14 @@
  * as return values and as events, serialized calls, and disposal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dropLostWebGPU, ensureBackend, initBackend, webGPUDeviceLost, type BackendChoice, type BackendOptions } from './backend';
+import { dropLostWebGPU, ensureBackend, initBackend, onWebGPULost, webGPULossReason, type BackendChoice, type BackendOptions } from './backend';
 import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
 import { isA } from './dom-input';
 import { isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
 import { Network, type RunOptions } from './network';
 import { emitResult } from './events';
-import { fetchModel, type LoadProgress, type ModelSource } from './weights';
+import { decodeWeights, fetchModel, type LoadProgress, type ModelSource } from './weights';
 import { DEFAULT_CACHE_NAME, type CacheReport } from './cache';
 
 export interface LoadOptions {
@@ -137,6 +137,21 @@ export interface IamNNModel extends EventTarget {
 
 type CallOptions = RunOptions & { topK: number; inputTimeoutMs: number };
 
+/** A placeholder for an input already turned into a tensor (its pixels released). */
+const EMPTY: HostPixels = { data: new Float32Array(0), side: 0 };
+
+/** `p`, or a rejection with the signal's reason as soon as it aborts (the listener removed either way). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  p.catch(() => undefined); // abandoned on an abort: its own later failure is not an unhandled rejection
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 /** An input after the out-of-queue read: DOM images as host pixels, tensors as given (validated in the queue). */
 type Read = HostPixels | tf.Tensor;
 
@@ -185,46 +200,46 @@ class Model extends EventTarget implements IamNNModel {
   /** Calls queued or running: dispose() must not free the weights under them. */
   private pending = 0;
 
-  /** Set while the model moves off a lost WebGPU device; calls wait for it. */
-  private recovering: Promise<void> | null = null;
-  /** Resolves with the reason when the WebGPU device the model runs on is lost. */
-  private readonly deviceLost: Promise<string>;
+  /** Stops watching the WebGPU device (on dispose: the watcher must not keep the model alive). */
+  private readonly unwatch: () => void;
 
   constructor(private net: Network, readonly info: ModelInfo, private readonly backendOptions: BackendOptions) {
     super();
-    this.deviceLost = info.backend === 'webgpu' ? webGPUDeviceLost() : new Promise(() => undefined);
-    void this.deviceLost.then((reason) => this.onDeviceLost(reason));
+    this.unwatch = info.backend === 'webgpu' ? onWebGPULost((reason) => this.onDeviceLost(reason)) : () => undefined;
   }
 
-  /** The device-loss reason if the WebGPU device is lost (or is lost within a moment: a call on it may fail
-   *  before the device reports the loss), else null. */
+  /** The device-loss reason if this model's WebGPU device is lost (or is lost within a moment: a call on it
+   *  may fail before the device reports the loss), else null. */
   private async lostDevice(): Promise<string | null> {
     if (this.info.backend !== 'webgpu') return null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const moment = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), 250); });
-    return Promise.race([this.deviceLost, moment]).finally(() => clearTimeout(timer));
+    // the device may report the loss after the call fails (a software adapter finishes its queued work first): wait up to 5 s
+    for (let waited = 0; webGPULossReason() === null && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    return webGPULossReason();
   }
 
   /**
    * The WebGPU device is gone: the call running on it fails (a BackendError), and the model moves to the
    * best other backend by itself, rebuilding its network from the host copy of the weights; a
-   * `backendchange` event says so and `info.backend` follows.
+   * `backendchange` event says so and `info.backend` follows. In the queue: it switches the page's backend.
    */
   private onDeviceLost(reason: string): void {
+    this.unwatch();
     if (this.disposed) return;
-    this.recovering = (async () => {
-      dropLostWebGPU();
+    dropLostWebGPU();
+    void serialize(async () => {
+      if (this.disposed) return;
       try {
         const bk = await initBackend('auto', { ...this.backendOptions, exclude: ['webgpu'] });
-        this.net = this.net.rebuild();
+        if (this.disposed) return;
+        this.net = this.net.rebuild(); // the old network's tensors went with the device: dropped, not disposed
         const from = this.info.backend;
         Object.assign(this.info, { backend: bk.backend, wasmSimd: bk.wasmSimd, softwareAdapter: undefined });
         this.info.backendSkipped.push({ backend: 'webgpu', reason: `device lost (${reason})` });
         this.dispatchEvent(new CustomEvent('backendchange', { detail: { from, to: bk.backend, reason } }));
-      } finally {
-        this.recovering = null;
+      } catch (e) {
+        this.dispatchEvent(new CustomEvent('backendchange', { detail: { from: 'webgpu', to: null, reason, error: e } }));
       }
-    })();
+    });
   }
 
   private get spec(): ModelSpec {
@@ -287,9 +302,9 @@ class Model extends EventTarget implements IamNNModel {
     const opts = this.runOptions(options ?? {});
     try {
       opts.signal?.throwIfAborted();
-      const read = await readInputs(inputs, batch, opts.inputTimeoutMs);
+      const read = await untilAborted(readInputs(inputs, batch, opts.inputTimeoutMs), opts.signal);
       opts.signal?.throwIfAborted();
-      return await this.enqueue(() => this.run(read, inputs, opts, batch));
+      return await untilAborted(this.enqueue(() => this.run(read, inputs, opts, batch)), opts.signal);
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       const lost = e instanceof IamNNInputError ? null : await this.lostDevice();
@@ -302,19 +317,23 @@ class Model extends EventTarget implements IamNNModel {
 
   private async run(read: Read[], inputs: ImageInput[] | tf.Tensor4D, opts: CallOptions, batch: boolean): Promise<Result[]> {
     if (this.disposed) throw new DisposedError();
-    if (this.recovering) await this.recovering;
+    opts.signal?.throwIfAborted(); // aborted while it waited in the queue
     const t0 = performance.now();
     await ensureBackend(this.info.backend);
-    const parts: tf.Tensor4D[] = [];
+    const parts: tf.Tensor4D[] = []; // each image preprocessed as soon as it is a tensor: one full-size image at a time
     let x: tf.Tensor4D;
     try {
       for (const [i, r] of read.entries()) {
-        parts.push(isTensor(r) ? await readTensor(r, !Array.isArray(inputs), batch && Array.isArray(inputs) ? i : undefined) : pixelsToTensor(r));
+        const raw = isTensor(r) ? await readTensor(r, !Array.isArray(inputs), batch && Array.isArray(inputs) ? i : undefined) : pixelsToTensor(r);
+        try {
+          parts.push(preprocess(raw, this.spec));
+        } finally {
+          raw.dispose();
+        }
+        read[i] = EMPTY; // let the host pixels go
+        opts.signal?.throwIfAborted();
       }
-      x = tf.tidy(() => {
-        const xs = parts.map((p) => preprocess(p, this.spec));
-        return xs.length === 1 ? xs[0] : tf.concat(xs, 0);
-      });
+      x = parts.length === 1 ? parts.pop()! : tf.tidy(() => tf.concat(parts, 0));
     } finally {
       tf.dispose(parts);
     }
@@ -364,6 +383,7 @@ class Model extends EventTarget implements IamNNModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.unwatch();
     // a running call keeps its weights until it ends; the calls queued behind it throw DisposedError
     if (this.pending === 0) this.net.dispose();
     else void serialize(async () => this.net.dispose());
@@ -396,26 +416,35 @@ export async function load(modelOrUrl: string | ModelSource, options: LoadOption
   const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw new OptionError('fetch', 'no global fetch; pass options.fetch');
   const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, timeoutMs: options.backendTimeoutMs ?? 10_000 };
-  const bk = await initBackend(options.backend ?? 'auto', backendOptions);
-  const t0 = performance.now();
+  if (typeof backendOptions.timeoutMs !== 'number' || !(backendOptions.timeoutMs > 0)) {
+    throw new OptionError('backendTimeoutMs', `${backendOptions.timeoutMs}; expected a number of milliseconds > 0 (Infinity: no limit)`);
+  }
   const timeoutMs = options.timeoutMs ?? 30_000;
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0`);
-  const { manifest, weights, bytes, cache } = await fetchModel(source, {
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new OptionError('timeoutMs', `${timeoutMs}; expected a number of milliseconds > 0 (Infinity: no limit)`);
+  // backend switches and tensor work wait for the page's running calls (the backend is page-global)
+  const bk = await serialize(() => initBackend(options.backend ?? 'auto', backendOptions));
+  const t0 = performance.now();
+  const loaded = await fetchModel(source, {
     fetch: fetchImpl, signal: options.signal, onProgress: options.onProgress, timeoutMs,
     allowCrossOriginWeights: options.allowCrossOriginWeights ?? false,
     cacheName: cacheName(options.cache),
   }).catch((e: unknown) => {
     throw options.signal?.aborted ? options.signal.reason : asIamNNError(e, `could not load ${modelUrl}`);
   });
+  const { manifest, bytes, cache } = loaded;
   const spec = manifest.iamnn;
-  let net: Network;
-  try {
-    net = await Network.create(spec, weights);
-  } catch (e) {
-    throw asIamNNError(e, `could not build the network on ${bk.backend}`);
-  } finally {
-    tf.dispose(weights);
-  }
+  const net = await serialize(async () => {
+    await ensureBackend(bk.backend);
+    const weights = decodeWeights(loaded);
+    try {
+      // the host copy of the weights is kept on WebGPU only: to rebuild the network if the device is lost
+      return await Network.create(spec, weights, bk.backend === 'webgpu');
+    } catch (e) {
+      throw asIamNNError(e, `could not build the network on ${bk.backend}`);
+    } finally {
+      tf.dispose(weights);
+    }
+  });
   const downloadMs = performance.now() - t0;
   const info: ModelInfo = {
     labels: [...spec.labels],
@@ -435,17 +464,20 @@ export async function load(modelOrUrl: string | ModelSource, options: LoadOption
   };
   const model = new Model(net, info, backendOptions);
   if (options.warmup ?? true) {
-    const t1 = performance.now();
-    const blank = tf.zeros([1, spec.input.height, spec.input.width, 3]) as tf.Tensor4D;
-    try {
-      await net.run(blank, { maxIterations: info.maxIterations, threshold: 1, earlyExit: false });
-    } catch (e) {
-      model.dispose();
-      throw asIamNNError(e, `warm-up failed on ${bk.backend}`);
-    } finally {
-      blank.dispose();
-    }
-    info.timings.warmupMs = performance.now() - t1;
+    await serialize(async () => {
+      const t1 = performance.now();
+      await ensureBackend(bk.backend);
+      const blank = tf.zeros([1, spec.input.height, spec.input.width, 3]) as tf.Tensor4D;
+      try {
+        await net.run(blank, { maxIterations: info.maxIterations, threshold: 1, earlyExit: false });
+      } catch (e) {
+        model.dispose();
+        throw asIamNNError(e, `warm-up failed on ${bk.backend}`);
+      } finally {
+        blank.dispose();
+      }
+      info.timings.warmupMs = performance.now() - t1;
+    });
   }
   return model;
 }

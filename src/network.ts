@@ -90,8 +90,11 @@ export class Network {
   /** Tensors this network owns (folded copies); disposed by dispose(). */
   private readonly owned: tf.Tensor[];
 
-  /** `w`: the weights on the host, kept to rebuild the network on another backend (see rebuild). */
-  private constructor(readonly spec: ModelSpec, private readonly w: Record<string, HostWeight>) {
+  /** `w`: the weights on the host; `keep`: hold on to them, to rebuild the network on another backend (see rebuild). */
+  private readonly host: Record<string, HostWeight> | null;
+
+  private constructor(readonly spec: ModelSpec, w: Record<string, HostWeight>, keep: boolean) {
+    this.host = keep ? w : null;
     const tensor = (name: string) => tf.tensor(w[name].values, w[name].shape);
     this.stem = foldConv(w['stem/conv'], w['stem/bn/scale'], w['stem/bn/shift'], 0);
     this.stages = spec.stages.map((st, k): StageWeights => ({
@@ -113,7 +116,7 @@ export class Network {
 
   /** Build from decoded weights (read back once, at load; the caller disposes `weights`). A NaN or
    *  infinite weight (a corrupt file without sha256) is a ModelFormatError naming it. */
-  static async create(spec: ModelSpec, weights: tf.NamedTensorMap): Promise<Network> {
+  static async create(spec: ModelSpec, weights: tf.NamedTensorMap, keepHostCopy = false): Promise<Network> {
     const host: Record<string, HostWeight> = {};
     for (const [name, t] of Object.entries(weights)) {
       const values = (await t.data()) as Float32Array;
@@ -121,13 +124,14 @@ export class Network {
       if (bad >= 0) throw new ModelFormatError(name, `value ${bad} is ${values[bad]}; every weight must be finite (a corrupt file?)`);
       host[name] = { values, shape: t.shape };
     }
-    return new Network(spec, host);
+    return new Network(spec, host, keepHostCopy);
   }
 
   /** The same network on the backend active now, from the host copy of its weights: for moving off a lost
    *  WebGPU device, whose tensors are gone with it (they are dropped, not disposed: that would touch the device). */
   rebuild(): Network {
-    return new Network(this.spec, this.w);
+    if (!this.host) throw new Error('the host copy of the weights was not kept');
+    return new Network(this.spec, this.host, true);
   }
 
   dispose(): void {

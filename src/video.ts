@@ -4,7 +4,7 @@
  * longer than the budget, up again after a run of calls well inside it). Only an adaptive network can
  * trade compute for time per call like this: each rung lowers the halting threshold or caps iterations.
  */
-import { OptionError } from './errors';
+import { DisposedError, OptionError } from './errors';
 import type { ClassifyOptions, IamNNModel, Result } from './model';
 
 /** One rung of the compute ladder: a per-call setting. */
@@ -108,7 +108,8 @@ export function classifyVideo(model: IamNNModel, video: HTMLVideoElement, option
       adapt(callMs);
       if (running) onResult({ ...r, frame: frames, level, setting: COMPUTE_LADDER[level], callMs });
     } catch (e) {
-      if (running) onError(e);
+      if (e instanceof DisposedError) stop(); // the model is gone: nothing more to classify
+      else if (running) onError(e);
     }
   };
 
@@ -127,6 +128,7 @@ export function classifyVideo(model: IamNNModel, video: HTMLVideoElement, option
   const stop = () => {
     if (!running) return;
     running = false;
+    signal?.removeEventListener('abort', stop);
     if (v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(handle);
     else cancelAnimationFrame(handle);
     void (busy ?? Promise.resolve()).then(finish);

@@ -48,22 +48,27 @@ class StallWatch {
   stalled = false;
   private timer?: ReturnType<typeof setTimeout>;
 
-  constructor(private readonly ms: number, outer?: AbortSignal) {
-    if (outer?.aborted) this.controller.abort(outer.reason);
-    outer?.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true });
+  private readonly onOuterAbort: () => void;
+
+  constructor(private readonly ms: number, private readonly outer?: AbortSignal) {
+    this.onOuterAbort = () => this.controller.abort(outer?.reason);
+    if (outer?.aborted) this.onOuterAbort();
+    outer?.addEventListener('abort', this.onOuterAbort, { once: true });
     this.kick();
   }
 
   kick(): void {
     clearTimeout(this.timer);
+    if (!Number.isFinite(this.ms)) return; // no limit
     this.timer = setTimeout(() => {
       this.stalled = true;
       this.controller.abort(new DOMException(`no data for ${this.ms} ms`, 'TimeoutError'));
-    }, this.ms);
+    }, Math.min(this.ms, 2 ** 31 - 1));
   }
 
   stop(): void {
     clearTimeout(this.timer);
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
   }
 }
 
@@ -132,7 +137,8 @@ async function readBody(res: Response, url: string, opts: Download, onChunk: (n:
 
 export interface LoadedWeights {
   manifest: ModelJson;
-  weights: tf.NamedTensorMap;
+  /** Each weights group's shards, concatenated and verified; decodeWeights makes the tensors. */
+  groups: ArrayBuffer[];
   /** Total bytes of the weight shards. */
   bytes: number;
   cache: CacheReport;
@@ -181,52 +187,60 @@ async function download({ url: modelUrl, files = {} }: ModelSource, opts: Downlo
   let loaded = 0;
   const report = () => opts.onProgress?.({ loaded, total, fraction: total ? Math.min(1, loaded / total) : 1 });
   report();
+  const groups: ArrayBuffer[] = [];
+  for (const [g, group] of manifest.weightsManifest.entries()) {
+    const shards = await Promise.all(group.paths.map(async (p, i) => {
+      const url = urls[g][i];
+      const want = group.sha256?.[i];
+      const cached = want ? await opts.cache.getShard(want, base) : null;
+      if (cached) {
+        loaded += cached.length;
+        report();
+        return cached;
+      }
+      const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
+      if (want) {
+        const got = await sha256Hex(data);
+        if (got !== want) throw new ModelFormatError(`weightsManifest[${g}].sha256[${i}]`, `${p} has sha256 ${got}, expected ${want}`);
+        await opts.cache.putShard(want, base, data);
+      }
+      return data;
+    }));
+    const size = shards.reduce((a, s) => a + s.length, 0);
+    const need = group.weights.reduce((a, w) => a + weightBytes(w), 0);
+    if (size !== need) {
+      throw new ModelFormatError(`weightsManifest[${g}].paths`, `shards hold ${size} bytes, the weights listed need ${need}`);
+    }
+    const buf = new Uint8Array(size);
+    let off = 0;
+    for (const s of shards) {
+      buf.set(s, off);
+      off += s.length;
+    }
+    groups.push(buf.buffer);
+  }
+  await opts.cache.putModelJson(absolute, text); // only now: a model.json without its shards would break offline loads
+  return { manifest, groups, bytes: total, cache: opts.cache.report };
+}
+
+/** The weights as tensors on the active backend (the caller disposes them). */
+export function decodeWeights(loaded: LoadedWeights): tf.NamedTensorMap {
   const weights: tf.NamedTensorMap = {};
   try {
-    for (const [g, group] of manifest.weightsManifest.entries()) {
-      const shards = await Promise.all(group.paths.map(async (p, i) => {
-        const url = urls[g][i];
-        const want = group.sha256?.[i];
-        const cached = want ? await opts.cache.getShard(want, base) : null;
-        if (cached) {
-          loaded += cached.length;
-          report();
-          return cached;
-        }
-        const data = await readBody(await get(url, opts), url, opts, (n) => { loaded += n; report(); });
-        if (want) {
-          const got = await sha256Hex(data);
-          if (got !== want) throw new ModelFormatError(`weightsManifest[${g}].sha256[${i}]`, `${p} has sha256 ${got}, expected ${want}`);
-          await opts.cache.putShard(want, base, data);
-        }
-        return data;
-      }));
-      const size = shards.reduce((a, s) => a + s.length, 0);
-      const need = group.weights.reduce((a, w) => a + weightBytes(w), 0);
-      if (size !== need) {
-        throw new ModelFormatError(`weightsManifest[${g}].paths`, `shards hold ${size} bytes, the weights listed need ${need}`);
-      }
-      const buf = new Uint8Array(size);
-      let off = 0;
-      for (const s of shards) {
-        buf.set(s, off);
-        off += s.length;
-      }
-      Object.assign(weights, tf.io.decodeWeights(buf.buffer, group.weights as tf.io.WeightsManifestEntry[]));
-    }
+    loaded.manifest.weightsManifest.forEach((group, g) => {
+      Object.assign(weights, tf.io.decodeWeights(loaded.groups[g], group.weights as tf.io.WeightsManifestEntry[]));
+    });
   } catch (e) {
     tf.dispose(weights);
     throw e;
   }
-  return { manifest, weights, bytes: total, cache: opts.cache.report };
+  return weights;
 }
 
 /** model.json, network first; the cached copy only when the network fails (not on an HTTP error or an abort). */
 async function readModelJson(url: string, opts: Download): Promise<Uint8Array> {
   try {
-    const bytes = await readBody(await get(url, opts), url, opts, () => undefined);
-    await opts.cache.putModelJson(url, bytes);
-    return bytes;
+    return await readBody(await get(url, opts), url, opts, () => undefined);
   } catch (e) {
     const offline = e instanceof ModelLoadError && e.status === undefined && !opts.signal?.aborted;
     const cached = offline ? await opts.cache.getModelJson(url) : null;

@@ -39,7 +39,8 @@ interface TensorLike { shape: number[]; dtype: string; data(): Promise<Float32Ar
 async function toWire(input: unknown, timeoutMs: number, index?: number): Promise<[WireInput, Transferable[]]> {
   if (input === null || input === undefined) throw new errors.IamNNInputError('missing', `got ${input}`, index);
   if (typeof input === 'object' && 'dataId' in input && typeof (input as TensorLike).data === 'function') {
-    const t = input as TensorLike;
+    const t = input as TensorLike & { isDisposed?: boolean };
+    if (t.isDisposed) throw new errors.IamNNInputError('missing', 'the tensor has been disposed', index);
     if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new errors.IamNNInputError('bad-dtype', `tensor dtype ${t.dtype}; expected float32 or int32 with values 0..255`, index);
     const values = (await t.data()).slice();
     return [{ tensor: { values, shape: [...t.shape], dtype: t.dtype } }, [values.buffer]];
@@ -73,6 +74,11 @@ class WorkerProxy extends EventTarget implements IamNNModel {
     super();
     worker.onmessage = (e: MessageEvent<Reply>) => {
       const r = e.data;
+      if ('backendchange' in r) {
+        this.info = r.info;
+        this.dispatchEvent(new CustomEvent('backendchange', { detail: r.backendchange }));
+        return;
+      }
       const p = this.pending.get(r.id);
       if (!p) return;
       if ('progress' in r) return p.onProgress?.(r.progress);
@@ -80,16 +86,22 @@ class WorkerProxy extends EventTarget implements IamNNModel {
       if (r.ok) p.resolve(r.value);
       else p.reject(revive(r.error));
     };
-    worker.onerror = (e) => {
-      const err = new errors.IamNNError(`the worker failed: ${e.message}`);
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
+    worker.onerror = (e) => this.rejectAll(new errors.IamNNError(`the worker failed: ${e.message}`));
+  }
+
+  private rejectAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 
   request<T>(req: Unnumbered<Request>, transfer: Transferable[] = [], extra: { onProgress?: LoadOptions['onProgress']; signal?: AbortSignal } = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      if (extra.signal?.aborted) {
+        for (const t of transfer) if (typeof ImageBitmap !== 'undefined' && t instanceof ImageBitmap) t.close();
+        reject(extra.signal.reason);
+        return;
+      }
       const onAbort = () => {
         this.worker.postMessage({ id: this.nextId++, op: 'abort', target: id } satisfies Request);
         this.pending.delete(id);
@@ -101,7 +113,12 @@ class WorkerProxy extends EventTarget implements IamNNModel {
         onProgress: extra.onProgress,
       });
       extra.signal?.addEventListener('abort', onAbort, { once: true });
-      this.worker.postMessage({ ...req, id } as Request, transfer);
+      try {
+        this.worker.postMessage({ ...req, id } as Request, transfer);
+      } catch (e) { // e.g. an option holding a function: it cannot be cloned
+        this.pending.get(id)?.reject(new errors.OptionError('options', `cannot be sent to the worker: ${(e as Error).message}`));
+        this.pending.delete(id);
+      }
     });
   }
 
@@ -120,7 +137,14 @@ class WorkerProxy extends EventTarget implements IamNNModel {
     const list: unknown[] = batchTensor ? [inputs] : Array.isArray(inputs) ? inputs : [];
     if (!batchTensor && !Array.isArray(inputs)) throw new errors.IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
     if (list.length === 0) throw new errors.IamNNInputError('empty-batch', 'no images given');
-    const wired = await Promise.all(list.map((x, i) => toWire(x, rest.inputTimeoutMs ?? 5000, single || batchTensor ? undefined : i)));
+    const settled = await Promise.allSettled(list.map((x, i) => toWire(x, rest.inputTimeoutMs ?? 5000, single || batchTensor ? undefined : i)));
+    const wired = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed || signal?.aborted) {
+      for (const [w] of wired) if ('bitmap' in w) w.bitmap.close();
+      signal?.throwIfAborted();
+      throw (failed as PromiseRejectedResult).reason;
+    }
     const results = await this.request<Result[]>({ op: 'classify', inputs: wired.map((w) => w[0]), batchTensor, single, options: rest },
       wired.flatMap((w) => w[1]), { signal });
     results.forEach((r, i) => emitResult(this, r, batchTensor ? undefined : list[i]));
@@ -130,8 +154,11 @@ class WorkerProxy extends EventTarget implements IamNNModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    // the worker ends after the calls already sent; later ones reject with DisposedError
-    void this.request({ op: 'dispose' }).finally(() => this.worker.terminate());
+    // the worker answers after the calls already sent; anything still unanswered then rejects with DisposedError
+    void this.request({ op: 'dispose' }).catch(() => undefined).finally(() => {
+      this.worker.terminate();
+      this.rejectAll(new errors.DisposedError());
+    });
   }
 }
 

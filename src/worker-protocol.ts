@@ -29,5 +29,6 @@ export interface WireError {
 
 export type Reply =
   | { id: number; progress: LoadProgress }
+  | { id: 0; backendchange: unknown; info: ModelInfo }
   | { id: number; ok: true; value: ModelInfo | Result[] | null }
   | { id: number; ok: false; error: WireError };

@@ -10,6 +10,8 @@ import type { Reply, Request, WireError, WireInput } from './worker-protocol';
 
 let model: IamNNModel | null = null;
 const aborts = new Map<number, AbortController>();
+/** Classify calls still running: dispose answers only after them, so none is left without a reply. */
+const running = new Set<Promise<void>>();
 const post = (r: Reply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(r, transfer);
 
 function wireError(e: unknown): WireError {
@@ -32,9 +34,13 @@ async function handle(req: Request): Promise<void> {
   }
   try {
     if (req.op === 'load') {
-      model = await load(req.model, { ...req.options, onProgress: (progress) => post({ id: req.id, progress }) });
-      post({ id: req.id, ok: true, value: model.info });
+      const loaded = await load(req.model, { ...req.options, onProgress: (progress) => post({ id: req.id, progress }) });
+      model = loaded;
+      // a lost WebGPU device moves the model to WASM: the page hears of it and its info follows
+      loaded.addEventListener('backendchange', (e) => post({ id: 0, backendchange: (e as CustomEvent).detail, info: loaded.info }));
+      post({ id: req.id, ok: true, value: loaded.info });
     } else if (req.op === 'dispose') {
+      await Promise.allSettled([...running]);
       model?.dispose();
       model = null;
       post({ id: req.id, ok: true, value: null });
@@ -62,4 +68,10 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
-self.onmessage = (e: MessageEvent<Request>) => { void handle(e.data); };
+self.onmessage = (e: MessageEvent<Request>) => {
+  const job = handle(e.data);
+  if (e.data.op === 'classify') {
+    running.add(job);
+    void job.finally(() => running.delete(job));
+  }
+};

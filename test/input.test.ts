@@ -121,7 +121,7 @@ describe('every size', () => {
       m.dispose();
     });
 
-  it('squares above MAX_SIDE are reduced by the smallest integer factor, centred', () => {
+  it('squares above MAX_SIDE are reduced by the factor ceil(side / MAX_SIDE), centred', () => {
     expect(cropPlan(3000, 4000)).toEqual({ top: 0, left: 500, side: 3000, factor: 2 });
     expect(cropPlan(6000, 8000)).toEqual({ top: 0, left: 1000, side: 6000, factor: 3 });
     expect(cropPlan(2049, 2049)).toEqual({ top: 0, left: 0, side: 2048, factor: 2 });
