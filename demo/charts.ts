@@ -1,16 +1,10 @@
-/** Tiny DOM/SVG charts: no innerHTML, every label set through textContent. */
-
-const SVG = 'http://www.w3.org/2000/svg';
+/** The demo's DOM pieces (bars, histograms) and its charts (uPlot): no innerHTML, every label set through textContent. */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = Object.assign(document.createElement(tag), props);
   e.append(...children);
-  return e;
-}
-
-function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   return e;
 }
 
@@ -42,32 +36,51 @@ export function histogram(title: string, counts: number[]): HTMLElement {
   return el('figure', { className: 'hist' }, bars, axis, el('figcaption', {}, title));
 }
 
+/**
+ * Line and scatter charts drawn by uPlot (a small, fast, well-kept canvas charting library: ~50 KB, no
+ * dependencies, real axes with ticks and labels, a legend in each series' colour). Series share the x axis;
+ * each y scale named in `axes` gets its own labelled axis (left, then right).
+ */
 export interface Series {
   name: string;
   color: string;
+  /** Which y axis (scale) the series is drawn against. */
+  scale: string;
   points: [number, number][];
+  /** Points only, no line (a scatter). */
+  scatter?: boolean;
+  /** Draw its points larger (the highlighted setting). */
+  big?: boolean;
 }
 
-/** A line (or scatter) chart of series over a shared x axis; each series scaled to its own range. */
-export function lineChart(series: Series[], xLabel: string, opts: { scatter?: boolean } = {}): SVGSVGElement {
-  const W = 420, H = 200, P = 34;
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img', 'aria-label': series.map((s) => s.name).join(' and ') + ` against ${xLabel}` });
-  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const sx = (x: number) => P + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * P);
-  root.append(svg('line', { x1: P, y1: H - P, x2: W - P, y2: H - P, stroke: '#888' }));
-  const xl = svg('text', { x: W / 2, y: H - 6, 'text-anchor': 'middle' });
-  xl.textContent = xLabel;
-  root.append(xl);
-  series.forEach((s, k) => {
-    const ys = s.points.map((p) => p[1]);
-    const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-    const sy = (y: number) => H - P - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * P);
-    if (!opts.scatter) root.append(svg('polyline', { points: s.points.map(([x, y]) => `${sx(x)},${sy(y)}`).join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2 }));
-    for (const [x, y] of s.points) root.append(svg('circle', { cx: sx(x), cy: sy(y), r: 3.5, fill: s.color }));
-    const legend = svg('text', { x: P + k * 190, y: 14, fill: s.color });
-    legend.textContent = `${s.name} (${y0.toPrecision(3)}–${y1.toPrecision(3)})`;
-    root.append(legend);
-  });
-  return root;
+export function chart(series: Series[], x: { label: string }, axes: { scale: string; label: string }[], width = 520): HTMLElement {
+  // uPlot's mode 1 shares one x array: merge every series' x values, each series null where it has no point
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const data: uPlot.AlignedData = [xs, ...series.map((s) => {
+    const at = new Map(s.points.map(([px, py]) => [px, py]));
+    return xs.map((v) => at.get(v) ?? null);
+  })];
+  const host = el('div', { className: 'chart' });
+  const scales: uPlot.Scales = { x: { time: false } };
+  for (const a of axes) scales[a.scale] = { auto: true };
+  const opts: uPlot.Options = {
+    width: Math.min(width, Math.max(280, (globalThis.innerWidth ?? width) - 60)),
+    height: 220,
+    scales,
+    axes: [
+      { label: x.label, stroke: '#333' },
+      ...axes.map((a, i) => ({ scale: a.scale, label: a.label, side: i === 0 ? 3 : 1, stroke: series.find((s) => s.scale === a.scale)?.color ?? '#333', grid: { show: i === 0 } })),
+    ],
+    series: [
+      { label: x.label },
+      ...series.map((s) => ({
+        label: s.name, scale: s.scale, stroke: s.color, width: s.scatter ? 0 : 2, spanGaps: true,
+        paths: s.scatter ? () => null : undefined,
+        points: { show: true, size: s.big ? 14 : 7, stroke: s.color, fill: s.color },
+      })),
+    ],
+    cursor: { drag: { x: false, y: false } },
+  };
+  new uPlot(opts, data, host);
+  return host;
 }

@@ -3,7 +3,7 @@
  * also an example: load with progress, classify batches, change the compute budget per call.
  */
 import { classifyVideo, load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result, type VideoLoop } from 'iamnn';
-import { bar, el, histogram, lineChart } from './charts';
+import { bar, chart, el, histogram, type Series } from './charts';
 import { classesInTurn, readCifarArchive } from './cifar';
 
 interface Item {
@@ -16,6 +16,7 @@ interface Item {
 }
 
 const MODEL_URL = './cifar10/model.json';
+const REPORT_URL = './cifar10/report.json';
 const DATASET_URL = './datasets/cifar10-test.tar.gz';
 const BATCH = 32;
 const CARDS_SHOWN = 24;
@@ -83,6 +84,7 @@ async function loadModel(backend: BackendChoice): Promise<void> {
     const input = el('input', { type: 'number', min: '1', max: String(t), value: String(t), id: `cap${k}`, className: 'cap' });
     return el('label', {}, `stage ${k + 1} max `, input);
   }));
+  if (!tradeoff.length) $('tradeoff').replaceChildren(await computeDial([]));
   if (items.length) await classify(items);
 }
 
@@ -231,11 +233,11 @@ async function runDial(): Promise<void> {
     f.dataset.flops = String(r.flops);
     return f;
   });
-  const chart = lineChart([
-    { name: 'MFLOPs', color: '#e07b00', points: results.map((r, i) => [levels[i], r.flops / 1e6]) },
-    { name: 'confidence', color: '#2a6df4', points: results.map((r, i) => [levels[i], r.probability]) },
-  ], `${kind} severity`);
-  $('dial').replaceChildren(...figs, chart);
+  const plot = chart([
+    { name: 'compute (MFLOPs)', color: '#e07b00', scale: 'mflops', points: results.map((r, i) => [levels[i], r.flops / 1e6]) },
+    { name: 'confidence (%)', color: '#2a6df4', scale: 'pct', points: results.map((r, i) => [levels[i], 100 * r.probability]) },
+  ], { label: `${kind} severity` }, [{ scale: 'mflops', label: 'MFLOPs' }, { scale: 'pct', label: 'confidence %' }]);
+  $('dial').replaceChildren(...figs, plot);
 }
 
 async function runBudget(): Promise<void> {
@@ -257,9 +259,7 @@ async function runBudget(): Promise<void> {
   const table = el('table', {}, el('tr', {}, el('th', {}, 'threshold'), el('th', {}, 'caps'), el('th', {}, 'mean MFLOPs'), el('th', {}, 'accuracy')),
     ...tradeoff.map((t) => el('tr', { className: 'tradeoff-row' }, el('td', {}, String(t.threshold)), el('td', {}, t.caps.join('/')),
       el('td', {}, (t.meanFlops / 1e6).toFixed(1)), el('td', {}, t.accuracy === null ? 'n/a (no labels)' : `${(100 * t.accuracy).toFixed(1)}%`))));
-  $('tradeoff').replaceChildren(table, ...(withAcc.length > 1
-    ? [lineChart([{ name: 'accuracy', color: '#2a6df4', points: withAcc.map((t) => [t.meanFlops / 1e6, t.accuracy!]) }], 'mean MFLOPs', { scatter: true })]
-    : []));
+  $('tradeoff').replaceChildren(table, await computeDial(withAcc.map((t) => [t.meanFlops / 1e6, 100 * t.accuracy!])));
 }
 
 let live: VideoLoop | null = null;
@@ -289,6 +289,27 @@ function stopLive(video: HTMLVideoElement): void {
   video.srcObject = null;
   for (const id of ['live', 'webcam-stop', 'snap']) $(id).hidden = true;
   $('webcam').hidden = false;
+}
+
+interface ReportRow { name: string; accuracy: number; flops_mean: number; threshold?: number; caps?: number[] }
+
+/**
+ * The compute dial: accuracy against mean MFLOPs for every per-call setting measured on the full test set
+ * (report.json, shipped beside the model), the static networks beside them, and this page's own runs, the
+ * newest highlighted.
+ */
+async function computeDial(own: [number, number][]): Promise<HTMLElement> {
+  const report = await fetch(REPORT_URL).then((r) => (r.ok ? r.json() : null)).catch(() => null) as { rows: ReportRow[] } | null;
+  const rows = report?.rows ?? [];
+  const pt = (r: ReportRow): [number, number] => [r.flops_mean / 1e6, 100 * r.accuracy];
+  const series: Series[] = [
+    { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => r.threshold !== undefined && !r.caps).map(pt).sort((a, b) => a[0] - b[0]) },
+    { name: 'IamNN, iteration caps (test set)', color: '#e07b00', scale: 'acc', scatter: true, points: rows.filter((r) => r.caps).map(pt) },
+    { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: rows.filter((r) => /^(Unshared baseline|Static ResNet)/.test(r.name)).map(pt) },
+    { name: 'your runs (newest large)', color: '#c0186b', scale: 'acc', scatter: true, points: own.slice(0, -1) },
+    { name: 'current setting', color: '#c0186b', scale: 'acc', scatter: true, big: true, points: own.slice(-1) },
+  ].filter((s) => s.points.length);
+  return chart(series, { label: 'mean MFLOPs per image' }, [{ scale: 'acc', label: 'top-1 accuracy %' }]);
 }
 
 function wire(): void {

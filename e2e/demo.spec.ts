@@ -92,6 +92,19 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   expect(means[0]).toBeLessThan(means[1]);
   await page.locator('#cap2').fill('12');
   expect(await page.$$eval('.tradeoff-row td:nth-child(2)', (tds) => tds.map((t) => t.textContent))).toEqual(['2/4/6', '2/4/6']);
+  // the charts (uPlot): labelled axes with ticks, legend entries in distinct colours, nothing wider than its section
+  for (const id of ['#dial', '#tradeoff']) {
+    const c = page.locator(`${id} .chart`);
+    await expect(c.locator('.u-axis')).toHaveCount(id === '#dial' ? 3 : 2); // x and each labelled y axis (uPlot draws ticks on them)
+    expect(await c.locator('.u-legend .u-label').allTextContents()).toEqual(expect.arrayContaining(id === '#dial' ? ['compute (MFLOPs)', 'confidence (%)'] : ['IamNN, halting thresholds (test set)', 'current setting']));
+    const colours = await c.locator('.u-legend .u-series:not(:first-child) .u-marker').evaluateAll((ms) => ms.map((m) => getComputedStyle(m).borderColor));
+    expect(new Set(colours).size, `${id} legend colours ${colours}`).toBeGreaterThan(1);
+  }
+  const overflow = await page.$$eval('section', (secs) => secs.flatMap((sec) => {
+    const box = sec.getBoundingClientRect();
+    return Array.from(sec.querySelectorAll<HTMLElement>('.chart, .card, figure, table')).filter((e) => e.getBoundingClientRect().right > box.right + 1).map((e) => e.className || e.tagName);
+  }));
+  expect(overflow).toEqual([]);
   await page.screenshot({ path: `e2e/artifacts/demo-${backend}.png`, fullPage: true });
   if (process.env.UPDATE_README_SCREENSHOT && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
   expect(errors).toEqual([]);
