@@ -57,3 +57,13 @@ test('a lost WebGPU device fails the running call with a BackendError, the model
   expect(out.info.backend).toBe('wasm');
   expect(out.fresh).toEqual({ backend: 'webgpu', label: true });
 });
+
+test('an 8000x6000 canvas classifies the same on WebGPU as on WASM (never as a blank upload)', async ({ page }, info) => {
+  test.skip(info.project.name !== 'webgpu', 'needs both backends in one page');
+  await page.goto(`${ORIGIN}/e2e/app/dist/index.html`);
+  await page.waitForFunction(() => (window as any).harnessReady === true);
+  const out = await page.evaluate((o) => (window as any).runHuge(o), { modelUrl: TINY });
+  expect([out.webgpu.backend, out.wasm.backend]).toEqual(['webgpu', 'wasm']);
+  expect(out.webgpu.iterations).toEqual(out.wasm.iterations);
+  out.webgpu.logits.forEach((v: number, j: number) => expect(Math.abs(v - out.wasm.logits[j])).toBeLessThan(1e-4));
+});

@@ -27,6 +27,7 @@ def main(argv: list[str]) -> None:
     curve = sorted([r for r in rows if r["name"].startswith("IamNN threshold") or r is shipped], key=mflops)
     caps = [r for r in rows if r.get("caps")]
     fixed = [r for r in rows if r["name"].startswith(("Unshared baseline", "Static ResNet"))]
+    previous = [r for r in rows if r["name"].startswith("IamNN, other run") and r.get("epochs", 0) >= 60 and not r.get("carried_from")]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     ax.plot([mflops(r) for r in curve], [acc(r) for r in curve], "o-", color="#2a6df4", label="IamNN, halting threshold")
     for r in curve:
@@ -37,7 +38,10 @@ def main(argv: list[str]) -> None:
     ax.plot([mflops(shipped)], [acc(shipped)], "*", ms=14, color="#2a6df4", label=f"IamNN default ({acc(shipped):.2f}%)")
     for r in fixed:
         ax.plot([mflops(r)], [acc(r)], "D", color="#555")
-        ax.annotate(r["name"].split(" (")[0], (mflops(r), acc(r)), textcoords="offset points", xytext=(-4, 6), fontsize=7, ha="right")
+        ax.annotate(f"{r['name'].split(' (')[0]}, {r.get('epochs', '?')} epochs", (mflops(r), acc(r)),
+                    textcoords="offset points", xytext=(-6, -3), fontsize=7, ha="right")
+    for r in previous:  # the model this one was fine-tuned from, at its own threshold
+        ax.plot([mflops(r)], [acc(r)], "o", mfc="none", color="#888", ms=9, label="previous model (default setting)")
     ax.set_xlabel("mean MFLOPs per image")
     ax.set_ylabel(f"top-1 accuracy (%), {report['dataset'].split(' (')[0]}")
     ax.grid(alpha=0.3)

@@ -296,3 +296,22 @@ export async function runDeviceLoss(IamNN, tf, { modelUrl }) {
   }
   return { inFlight, event, after: { backend: after.backend, diff, sameIterations: JSON.stringify(after.iterations) === JSON.stringify(before.iterations) }, info, fresh };
 }
+
+/** An 8000x6000 canvas classified on WebGPU and on WASM (two models on one page): their results must agree. */
+export async function runHuge(IamNN, { modelUrl }) {
+  const canvas = document.createElement('canvas');
+  canvas.width = 8000;
+  canvas.height = 6000;
+  const g = canvas.getContext('2d');
+  for (let y = 0; y < 6000; y += 1000) for (let x = 0; x < 8000; x += 1000) g.putImageData(pattern(1000, 1000), x, y);
+  g.fillStyle = '#c33';
+  g.fillRect(2500, 1500, 3000, 3000);
+  const out = {};
+  for (const backend of ['webgpu', 'wasm']) {
+    const model = await IamNN.load(modelUrl, { backend });
+    const r = await model.classify(canvas);
+    out[backend] = { backend: r.backend, iterations: r.iterations, logits: r.logits };
+    model.dispose();
+  }
+  return out;
+}
