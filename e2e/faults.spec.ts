@@ -67,3 +67,18 @@ test('an 8000x6000 canvas classifies the same on WebGPU as on WASM (never as a b
   expect(out.webgpu.iterations).toEqual(out.wasm.iterations);
   out.webgpu.logits.forEach((v: number, j: number) => expect(Math.abs(v - out.wasm.logits[j])).toBeLessThan(1e-4));
 });
+
+test('broken models and tensor look-alikes are typed errors: a NaN weight, shard paths outside the folder, a stalled download', async ({ page }, info) => {
+  await page.goto(`${ORIGIN}/e2e/app/dist/index.html`);
+  await page.waitForFunction(() => (window as any).harnessReady === true);
+  const out = await page.evaluate((o) => (window as any).runBrokenModels(o), {
+    modelUrl: `${ORIGIN}/test/fixtures/tiny/model.json`, stallUrl: `${ORIGIN}/stall/model.json`, backend: info.project.name,
+  });
+  expect(out).toEqual({
+    nanWeight: expect.stringMatching(/^ModelFormatError:\w+\/\w+/), // names the weight
+    escapingPath: 'ModelFormatError:weightsManifest[0].paths[0]',
+    otherOrigin: 'ModelFormatError:weightsManifest[0].paths[0]',
+    stalled: `ModelLoadError:${ORIGIN}/stall/model.json`,
+    duckTensor: 'IamNNInputError:unsupported-type',
+  });
+});

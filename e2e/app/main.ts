@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as IamNN from 'iamnn';
 // @ts-expect-error plain-JS test harness without types
-import { runCached, runDeviceLoss, runHuge, runInputs, runParity, runSizes, runStalled, runVideo } from '../pages/harness.js';
+import { runBrokenModels, runCached, runDeviceLoss, runHuge, runInputs, runParity, runSizes, runStalled, runVideo } from '../pages/harness.js';
 
 const w = window as unknown as Record<string, unknown>;
 // The app's tfjs-core is the SDK's (a peer dependency), so it sees the SDK's tensors.
@@ -14,6 +14,7 @@ w.runCached = (opts: unknown) => runCached(IamNN, opts);
 w.runStalled = (opts: unknown) => runStalled(IamNN, opts);
 w.runDeviceLoss = (opts: unknown) => runDeviceLoss(IamNN, tf, opts);
 w.runHuge = (opts: unknown) => runHuge(IamNN, opts);
+w.runBrokenModels = (opts: unknown) => runBrokenModels(IamNN, opts);
 w.runVideo = (opts: unknown) => runVideo(IamNN, opts, () => tf.memory().numTensors);
 w.clearCache = (name: string) => IamNN.clearCache(name);
 w.harnessReady = true;

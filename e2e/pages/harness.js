@@ -315,3 +315,35 @@ export async function runHuge(IamNN, { modelUrl }) {
   }
   return out;
 }
+
+/**
+ * Broken models and inputs against the built bundle: a NaN weight (no sha256 to catch it), a shard path outside
+ * the model folder, a stalled download, an object shaped like a tensor. Returns each outcome as `name:field`.
+ */
+export async function runBrokenModels(IamNN, { modelUrl, stallUrl, backend }) {
+  const json = await (await fetch(modelUrl)).json();
+  const base = new URL('.', modelUrl).href;
+  const shardBytes = new Uint8Array(await (await fetch(new URL(json.weightsManifest[0].paths[0], base))).arrayBuffer());
+  // serve model.json (edited) and the first shard (edited) from memory, everything else from the network
+  const serving = (edit, editShard = (b) => b) => (url, init) => {
+    const u = String(url);
+    if (u === modelUrl) {
+      const j = structuredClone(json);
+      edit(j);
+      return Promise.resolve(new Response(JSON.stringify(j)));
+    }
+    if (u === new URL(json.weightsManifest[0].paths[0], base).href) return Promise.resolve(new Response(editShard(shardBytes.slice())));
+    return fetch(url, init);
+  };
+  const outcome = (p) => p.then((m) => { m.dispose?.(); return 'loaded'; }, (e) => `${e.name}:${e.field ?? e.url ?? e.problem ?? e.message}`);
+  const nanShard = (b) => { new DataView(b.buffer).setFloat32(0, NaN, true); return b; };
+  const out = {};
+  out.nanWeight = await outcome(IamNN.load(modelUrl, { backend, fetch: serving((j) => { delete j.weightsManifest[0].sha256; }, nanShard) }));
+  out.escapingPath = await outcome(IamNN.load(modelUrl, { backend, fetch: serving((j) => { j.weightsManifest[0].paths[0] = '../../package.json'; }) }));
+  out.otherOrigin = await outcome(IamNN.load(modelUrl, { backend, fetch: serving((j) => { j.weightsManifest[0].paths[0] = 'http://127.0.0.1:4174/models/x.bin'; }) }));
+  out.stalled = await outcome(IamNN.load(stallUrl, { backend, timeoutMs: 500 }));
+  const model = await IamNN.load(modelUrl, { backend });
+  out.duckTensor = await model.classify({ dataId: {}, shape: [4, 4, 3], dtype: 'float32' }).then(() => 'ok', (e) => `${e.name}:${e.problem}`);
+  model.dispose();
+  return out;
+}
