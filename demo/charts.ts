@@ -80,7 +80,13 @@ export function chart(series: Series[], x: { label: string }, axes: { scale: str
       })),
     ],
     cursor: { drag: { x: false, y: false } },
+    legend: { live: false }, // names and colours only: a static page has no cursor to read values at
   };
-  new uPlot(opts, data, host);
+  const plot = new uPlot(opts, data, host);
+  // follow the page's width (a phone, a rotated tablet): uPlot draws at a fixed size, so resize it with its box
+  new ResizeObserver(() => {
+    const w = Math.min(width, host.clientWidth);
+    if (w > 0 && Math.abs(w - plot.width) > 1) plot.setSize({ width: w, height: 220 });
+  }).observe(host);
   return host;
 }

@@ -303,7 +303,7 @@ async function computeDial(own: [number, number][]): Promise<HTMLElement> {
   const rows = report?.rows ?? [];
   const pt = (r: ReportRow): [number, number] => [r.flops_mean / 1e6, 100 * r.accuracy];
   const series: Series[] = [
-    { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => r.threshold !== undefined && !r.caps).map(pt).sort((a, b) => a[0] - b[0]) },
+    { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => /^IamNN (threshold|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
     { name: 'IamNN, iteration caps (test set)', color: '#e07b00', scale: 'acc', scatter: true, points: rows.filter((r) => r.caps).map(pt) },
     { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: rows.filter((r) => /^(Unshared baseline|Static ResNet)/.test(r.name)).map(pt) },
     { name: 'your runs (newest large)', color: '#c0186b', scale: 'acc', scatter: true, points: own.slice(0, -1) },

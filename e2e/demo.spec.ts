@@ -100,7 +100,7 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
     // the page's own runs have an accuracy (and a point) only with the labelled CIFAR-10 gallery
     const want = id === '#dial' ? ['compute (MFLOPs)', 'confidence (%)'] : ['IamNN, halting thresholds (test set)', ...(cifarArchive() ? ['current setting'] : [])];
     expect(await c.locator('.u-legend .u-label').allTextContents()).toEqual(expect.arrayContaining(want));
-    const colours = await c.locator('.u-legend .u-series:not(:first-child) .u-marker').evaluateAll((ms) => ms.map((m) => getComputedStyle(m).borderColor));
+    const colours = await c.locator('.u-legend .u-marker').evaluateAll((ms) => ms.map((m) => getComputedStyle(m).borderColor).filter((col) => col !== 'rgba(0, 0, 0, 0)'));
     expect(new Set(colours).size, `${id} legend colours ${colours}`).toBeGreaterThan(1);
   }
   const overflow = await page.$$eval('section', (secs) => secs.flatMap((sec) => {
@@ -108,8 +108,21 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
     return Array.from(sec.querySelectorAll<HTMLElement>('.chart, .card, figure, table')).filter((e) => e.getBoundingClientRect().right > box.right + 1).map((e) => e.className || e.tagName);
   }));
   expect(overflow).toEqual([]);
-  await page.screenshot({ path: `e2e/artifacts/demo-${backend}.png`, fullPage: true });
-  if (process.env.UPDATE_README_SCREENSHOT && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
+  // a phone and a desktop: nothing may stick out of its section at either width
+  for (const width of [375, 1440]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
+    const outside = await page.$$eval('section', (secs) => secs.flatMap((sec) => {
+      const box = sec.getBoundingClientRect();
+      return Array.from(sec.querySelectorAll<HTMLElement>('.card, figure, table, .row > *, video'))
+        .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().right > box.right + 1)
+        .map((e) => `${e.tagName}.${e.className}`);
+    }));
+    expect(outside, `at ${width} px`).toEqual([]);
+    await page.screenshot({ path: `e2e/artifacts/demo-${backend}-${width}.png`, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: `docs/screenshots/demo-${backend}-${width}.png`, fullPage: true });
+  }
+  if (process.env.UPDATE_SCREENSHOTS && backend === 'webgpu') await page.screenshot({ path: 'docs/demo.png', fullPage: true });
   expect(errors).toEqual([]);
 });
 
