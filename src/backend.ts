@@ -84,6 +84,25 @@ async function probeWebGPU(timeoutMs: number, allowSoftware: boolean): Promise<[
   return [null, software !== null];
 }
 
+/**
+ * Why the SIMD .wasm binary could not be used, found by fetching it again: tfjs only logs its failure. Names
+ * the URL and the cause (an HTTP status, a network or CORS refusal, or content that is not WebAssembly).
+ */
+async function wasmFetchProblem(paths: BackendOptions['wasmPaths']): Promise<string> {
+  const file = 'tfjs-backend-wasm-simd.wasm';
+  const url = typeof paths === 'string' ? paths + file : paths?.[file];
+  if (!url) return 'could not fetch or compile the .wasm binaries (no wasmPaths: tfjs looked beside the page)';
+  try {
+    const res = await fetch(url);
+    if (!res.ok) return `GET ${url}: HTTP ${res.status}`;
+    const head = new Uint8Array(await res.arrayBuffer()).subarray(0, 4);
+    const isWasm = head[0] === 0x00 && head[1] === 0x61 && head[2] === 0x73 && head[3] === 0x6d; // "\0asm"
+    return isWasm ? `${url} downloads but did not instantiate (see the console)` : `${url} is not WebAssembly (content-type ${res.headers.get('content-type')})`;
+  } catch (e) {
+    return `GET ${url}: ${(e as Error).message} (offline, or another origin without CORS)`;
+  }
+}
+
 async function activate(name: BackendName, opts: BackendOptions): Promise<string | null> {
   try {
     if (name === 'wasm') {
@@ -97,7 +116,7 @@ async function activate(name: BackendName, opts: BackendOptions): Promise<string
     // tfjs-backend-wasm then refuses setWasmPaths for the rest of the page ("already initialized"): reset it,
     // so a later load with corrected wasmPaths can try again
     resetWasmPath();
-    return `wasm failed to initialise: could not fetch or compile the .wasm binaries from ${JSON.stringify(opts.wasmPaths ?? 'the default location')} (see the console; set wasmPaths)`;
+    return `wasm failed to initialise: ${await wasmFetchProblem(opts.wasmPaths)} (set wasmPaths)`;
   } catch (e) {
     if (e instanceof Timeout) abandonInit(name);
     if (name === 'wasm') resetWasmPath();
