@@ -9,6 +9,12 @@ export function isA<T>(x: unknown, name: string): x is T {
   return typeof ctor === 'function' && x instanceof (ctor as new () => unknown);
 }
 
+/** The error for an input of no supported kind, naming its kind and the valid ones. */
+export function unsupportedInput(input: unknown, index?: number): IamNNInputError {
+  const name = (input as object)?.constructor?.name ?? typeof input;
+  return new IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
+}
+
 export function checkSize(w: number, h: number, what: string, index?: number): void {
   if (!(w > 0 && h > 0)) throw new IamNNInputError('empty', `${what} is ${w}x${h}`, index);
 }

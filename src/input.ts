@@ -13,7 +13,7 @@
  * limit, so a slow image never holds up another call; tensors are validated with one readback.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkSize, isA, readySize } from './dom-input';
+import { checkSize, isA, readySize, unsupportedInput } from './dom-input';
 import { IamNNInputError } from './errors';
 import type { ModelSpec } from './format';
 
@@ -113,8 +113,7 @@ export async function readDomPixels(input: unknown, timeoutMs: number, index?: n
   }
   const ready = await readySize(input, timeoutMs, index);
   if (!ready) {
-    const name = (input as object)?.constructor?.name ?? typeof input;
-    throw new IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
+    throw unsupportedInput(input, index);
   }
   const [src, w, h] = ready;
   const plan = cropPlan(h, w);
@@ -132,7 +131,6 @@ export function pixelsToTensor(p: HostPixels): tf.Tensor4D {
  * Returns float32 [N, H, W, 3] (caller disposes).
  */
 export async function readTensor(t: tf.Tensor, batch: boolean, index?: number): Promise<tf.Tensor4D> {
-  if (!isTensor(t)) throw new IamNNInputError('unsupported-type', 'an object shaped like a tensor that is not a tf.Tensor of this tfjs', index);
   if (t.isDisposed) throw new IamNNInputError('missing', 'the tensor has been disposed', index);
   if (t.dtype !== 'float32' && t.dtype !== 'int32') {
     throw new IamNNInputError('bad-dtype', `tensor dtype ${t.dtype}; expected float32 or int32 with values 0..255`, index);

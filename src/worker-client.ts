@@ -4,7 +4,7 @@
  * inference never blocks the page. DOM images cross as transferred ImageBitmaps (read at natural size on the
  * page: createImageBitmap), ImageData as its bytes, tensors as their values. This module has no tfjs in it.
  */
-import { checkSize, isA, readySize } from './dom-input';
+import { checkSize, isA, readySize, unsupportedInput } from './dom-input';
 import * as errors from './errors';
 import { emitResult } from './events';
 import type { ClassifyOptions, IamNNModel, LoadOptions, ModelInfo, Result } from './model';
@@ -52,8 +52,7 @@ async function toWire(input: unknown, timeoutMs: number, index?: number): Promis
   }
   const ready = await readySize(input, timeoutMs, index);
   if (!ready) {
-    const name = (input as object)?.constructor?.name ?? typeof input;
-    throw new errors.IamNNInputError('unsupported-type', `${name}; expected HTMLImageElement, HTMLCanvasElement, HTMLVideoElement, OffscreenCanvas, ImageBitmap, ImageData or a tf.Tensor`, index);
+    throw unsupportedInput(input, index);
   }
   let bitmap: ImageBitmap;
   try {
