@@ -134,6 +134,13 @@ class Stage(nn.Module):
             n_iters = torch.where(halt, torch.full_like(n_iters, i + 1), n_iters)
             cum = cum + torch.where(running, p, torch.zeros_like(p))
             running = running & ~halt
+            if not running.any():
+                # Every image has halted: the iterations left would add w = 0 to y, n_iters, the remainder and
+                # every gradient alike, so stopping here changes nothing but the time: a training step of the
+                # shipped model took 1.6 s instead of 2.5 (medians of a one-off A/B, 1 thread, AMD EPYC, busy
+                # machine). What it skips: those iterations' batchnorm running statistics, which an image
+                # reaches at test time only where some training batch ran it too.
+                break
         return y, n_iters, remainder
 
     @torch.no_grad()

@@ -192,3 +192,26 @@ def test_both_forwards_match_an_independent_reference():
         assert torch.allclose(masked[n], ref[0], atol=1e-10) and torch.allclose(early[n], ref[0], atol=1e-10)
         assert abs(ponder[n].item() - ref_ponder) < 1e-10
     assert len(seen) >= 3, "the test needs images that halt at different iterations"
+
+
+def test_training_forward_stops_once_every_image_has_halted():
+    """The masked forward stops a stage once every image of the batch has halted. Exact only if the iterations
+    after an image's halt add nothing to its output or gradients: checked by comparing, in eval mode (batchnorm
+    then couples no images), the batch's gradients with the sum of each image's own, where each image stops at
+    its own halt while in the batch it runs to the last image's."""
+    m = randomized(TINY).double().eval()
+    x = varied(12).double()
+    calls = []
+    m.stages[1].block.register_forward_hook(lambda *_: calls.append(1))
+    logits, iters, ponder = m(x)
+    assert len(calls) == iters[:, 1].max() < m.stages[1].t, "stage 2 should stop before its cap"
+    assert len(set(iters[:, 1].tolist())) >= 2, "the test needs images that halt at different iterations"
+    (logits.square().sum() + ponder.sum()).backward()
+    grad = lambda p: torch.zeros_like(p) if p.grad is None else p.grad.clone()  # None: an iteration never run
+    batch = {n: grad(p) for n, p in m.named_parameters()}
+    m.zero_grad(set_to_none=True)
+    for n in range(len(x)):
+        lo, _, po = m(x[n:n + 1])
+        (lo.square().sum() + po.sum()).backward()
+    for n, p in m.named_parameters():
+        assert torch.allclose(batch[n], grad(p), atol=1e-9), n
