@@ -24,8 +24,9 @@ Decoded arrays are cached as .npz under `training/.cache/` (git-ignored), keyed 
 and mtime (for a folder: those of every file in it), the split and `size`. First decode of the Tiny-ImageNet
 archive, `time load_dataset('tiny-imagenet-200', split)` on this project's 2-core AMD EPYC (load average 3.5-4
 from a training run beside it): "train" 33 s (reading the archive ~9 s, decoding 100,000 JPEGs ~17 s, mean/std
-~9 s; 1.8 GB peak memory), "val" 12 s; the cached train split (a 1.2 GB .npz) then loads in ~5 s. Decoding
-in 2 worker processes was slower there (the cores are taken), so it runs in one.
+~9 s; 1.8 GB peak memory), "val" 12 s; the cached train split (a 1.2 GB .npz) then loads in ~5 s. At load
+average 10 (more jobs beside it) the same took 82 s, 20 s and 21 s. Decoding in 2 worker processes was slower
+there (the cores are taken), so it runs in one.
 
     /usr/bin/python3 -c "from training.data import load_dataset; d = load_dataset('tiny-imagenet-200', 'val'); print(d.x.shape, d.labels[:3], d.mean, d.std)"
 """
