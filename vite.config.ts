@@ -1,6 +1,8 @@
 /**
  * Four builds from one source:
  *   vite build                    -> dist/iamnn.js             ES module, tfjs packages left as peer imports,
+ *                                    dist/iamnn-{webgpu,wasm,cpu}.js  the same with one backend each (iamnn.js
+ *                                                               imports all three; shared code in chunks),
  *                                    dist/iamnn-worker.js      and the worker-mode client (no tfjs in it)
  *   vite build --mode worker      -> dist/iamnn.worker.js      the worker-mode module worker, tfjs inside
  *   vite build --mode standalone  -> dist/iamnn.standalone.js  ES module with tfjs inside, for pages and
@@ -15,6 +17,16 @@ import { dirname, join } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
+// The ES module entries (package.json's exports): every backend, one backend each, the worker-mode client.
+// src/index.ts imports the single-backend ones for their side effect alone; package.json's sideEffects names
+// them, or the build would drop those imports as unused.
+const ESM_ENTRIES = {
+  iamnn: 'src/index.ts',
+  'iamnn-webgpu': 'src/webgpu.ts',
+  'iamnn-wasm': 'src/wasm.ts',
+  'iamnn-cpu': 'src/cpu.ts',
+  'iamnn-worker': 'src/worker-client.ts',
+};
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 // The threaded build is never used (multithreading is disabled: it hangs setBackend in minified bundles).
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
@@ -50,7 +62,7 @@ export default defineConfig(({ mode }) => {
       target: 'es2022',
       minify: selfContained,
       lib: {
-        entry: iife ? 'src/iife.ts' : worker ? 'src/worker.ts' : standalone ? 'src/index.ts' : { iamnn: 'src/index.ts', 'iamnn-worker': 'src/worker-client.ts' },
+        entry: iife ? 'src/iife.ts' : worker ? 'src/worker.ts' : standalone ? 'src/index.ts' : ESM_ENTRIES,
         name: 'IamNN',
         formats: [iife ? 'iife' : 'es'],
         fileName: (_format, entry) => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : worker ? 'iamnn.worker.js' : `${entry}.js`),

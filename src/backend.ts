@@ -1,20 +1,16 @@
 /**
- * Backend selection: WebGPU when a hardware adapter initialises (a software one, such as SwiftShader,
- * runs ~100x slower than WASM, so 'auto' skips it when WebAssembly is there), else WASM (SIMD when the browser has
- * it, single-threaded: the threaded build hangs setBackend in minified bundles), else CPU.
- * Every attempt has a timeout, and the reason each skipped backend was skipped is kept.
+ * Backend selection among the backends this build enables (each entry enables its own: `iamnn/webgpu`,
+ * `iamnn/wasm`, `iamnn/cpu`; `iamnn` all three): WebGPU when a hardware adapter initialises (a software one, such
+ * as SwiftShader, runs ~100x slower than WASM, so 'auto' skips it when WASM is enabled and WebAssembly is there),
+ * else WASM, else CPU. Every attempt has a timeout, and the reason each skipped backend was skipped is kept.
+ * No tfjs backend package is imported here: an app bundles only the backends its entries enable.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-// Not re-exported by the package; the same module instance its index uses (no exports map to forbid it).
-import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js';
 import { BackendError, OptionError, type BackendAttempt, type BackendName } from './errors';
 
-/** `auto` tries webgpu, then wasm, then cpu. */
+/** `auto` tries webgpu, then wasm, then cpu: those of them this build enables. */
 export type BackendChoice = 'auto' | BackendName;
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm', 'cpu'];
+const AUTO_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   backend: BackendName;
@@ -33,6 +29,29 @@ export interface BackendOptions {
   timeoutMs: number;
   /** Backends `auto` must not try (e.g. webgpu after its device was lost). */
   exclude?: BackendName[];
+}
+
+/** What a backend needs beyond tf.setBackend (its tfjs package registered it with tfjs when imported). */
+export interface BackendDriver {
+  /** Before tf.setBackend: why the backend cannot run here, or null. */
+  prepare?(opts: BackendOptions): string | null;
+  /** After an init that failed or threw: undo what would stop a later load from trying again. */
+  reset?(): void;
+  /** After tf.setBackend resolved false: why, when the driver can find out (tfjs only logs it). */
+  diagnose?(opts: BackendOptions): Promise<string>;
+}
+
+/** The backends the imported entries enabled, with their drivers. */
+const enabled = new Map<BackendName, BackendDriver>();
+
+/** Called by an entry that imported `name`'s tfjs backend package. */
+export function enableBackend(name: BackendName, driver: BackendDriver = {}): void {
+  enabled.set(name, driver);
+}
+
+/** The `backend` option's valid values in this build. */
+function backendChoices(): BackendChoice[] {
+  return ['auto', ...AUTO_ORDER.filter((b) => enabled.has(b))];
 }
 
 class Timeout extends Error {}
@@ -84,51 +103,27 @@ async function probeWebGPU(timeoutMs: number, allowSoftware: boolean): Promise<[
   return [null, software !== null];
 }
 
-/**
- * Why the SIMD .wasm binary could not be used, found by fetching it again: tfjs only logs its failure. Names
- * the URL and the cause (an HTTP status, a network or CORS refusal, or content that is not WebAssembly).
- */
-async function wasmFetchProblem(paths: BackendOptions['wasmPaths']): Promise<string> {
-  const file = 'tfjs-backend-wasm-simd.wasm';
-  const url = typeof paths === 'string' ? paths + file : paths?.[file];
-  if (!url) return 'could not fetch or compile the .wasm binaries (no wasmPaths: tfjs looked beside the page)';
-  try {
-    const res = await fetch(url);
-    if (!res.ok) return `GET ${url}: HTTP ${res.status}`;
-    const head = new Uint8Array(await res.arrayBuffer()).subarray(0, 4);
-    const isWasm = head[0] === 0x00 && head[1] === 0x61 && head[2] === 0x73 && head[3] === 0x6d; // "\0asm"
-    return isWasm ? `${url} downloads but did not instantiate (see the console)` : `${url} is not WebAssembly (content-type ${res.headers.get('content-type')})`;
-  } catch (e) {
-    return `GET ${url}: ${(e as Error).message} (offline, or another origin without CORS)`;
-  }
-}
-
 async function activate(name: BackendName, opts: BackendOptions): Promise<string | null> {
+  const driver = enabled.get(name)!;
   try {
-    if (name === 'wasm') {
-      if (typeof WebAssembly === 'undefined') return 'WebAssembly is not available';
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);
-    }
+    const unusable = driver.prepare?.(opts);
+    if (unusable) return unusable;
     const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
     if (ok && tf.getBackend() === name) return null;
-    if (name !== 'wasm') return `${name} failed to initialise`;
-    // tfjs-backend-wasm then refuses setWasmPaths for the rest of the page ("already initialized"): reset it,
-    // so a later load with corrected wasmPaths can try again
-    resetWasmPath();
-    return `wasm failed to initialise: ${await wasmFetchProblem(opts.wasmPaths)} (set wasmPaths)`;
+    driver.reset?.();
+    return driver.diagnose ? await driver.diagnose(opts) : `${name} failed to initialise`;
   } catch (e) {
     if (e instanceof Timeout) abandonInit(name);
-    if (name === 'wasm') resetWasmPath();
+    driver.reset?.();
     return (e as Error).message ?? String(e);
   }
 }
 
-/** Make `choice` (or the best available for 'auto') the active tfjs backend. */
 /** Backend initialisations run one at a time: two concurrent tf.setBackend calls make tfjs resolve the first
  *  one false (it treats the older promise as outdated). */
 let initChain: Promise<unknown> = Promise.resolve();
 
+/** Make `choice` (or the best enabled one for 'auto') the active tfjs backend. */
 export function initBackend(choice: BackendChoice, opts: BackendOptions): Promise<BackendInfo> {
   const next = initChain.then(() => initBackendNow(choice, opts));
   initChain = next.catch(() => undefined);
@@ -136,14 +131,16 @@ export function initBackend(choice: BackendChoice, opts: BackendOptions): Promis
 }
 
 async function initBackendNow(choice: BackendChoice, opts: BackendOptions): Promise<BackendInfo> {
-  if (!BACKEND_CHOICES.includes(choice)) {
-    throw new OptionError('backend', `${JSON.stringify(choice)}; expected one of ${BACKEND_CHOICES.map((c) => `'${c}'`).join(', ')}`);
+  const choices = backendChoices();
+  if (!choices.includes(choice)) {
+    const elsewhere = AUTO_ORDER.includes(choice as BackendName) ? ` is not in this build (import 'iamnn/${choice}' too, or 'iamnn' for all)` : '';
+    throw new OptionError('backend', `${JSON.stringify(choice)}${elsewhere}; expected one of ${choices.map((c) => `'${c}'`).join(', ')}`);
   }
   const t0 = performance.now();
-  const order: BackendName[] = choice === 'auto' ? (['webgpu', 'wasm', 'cpu'] as const).filter((b) => !opts.exclude?.includes(b)) : [choice];
+  const order = choice === 'auto' ? AUTO_ORDER.filter((b) => enabled.has(b) && !opts.exclude?.includes(b)) : [choice];
   const skipped: BackendAttempt[] = [];
-  // 'auto' takes a software WebGPU adapter only when there is no WebAssembly to run instead
-  const allowSoftware = choice === 'webgpu' || typeof WebAssembly === 'undefined';
+  // 'auto' takes a software WebGPU adapter only when there is no WASM to run instead
+  const allowSoftware = choice === 'webgpu' || !enabled.has('wasm') || typeof WebAssembly === 'undefined';
   for (const name of order) {
     let [reason, software] = name === 'webgpu' ? await probeWebGPU(opts.timeoutMs, allowSoftware) : [null, false];
     if (reason === null) reason = await activate(name, opts);

@@ -2,7 +2,9 @@
  * The <script> entry: `<script src=".../iamnn.iife.js"></script>` defines `window.IamNN`
  * (`IamNN.load(...)`, the error classes, `IamNN.version`).
  */
-import { setDefaultWasmPaths } from './model';
+import './webgpu';
+import './cpu';
+import { enableWasm } from './backend-wasm';
 
 /**
  * This bundle's own URL, read while it first runs: document.currentScript on a page; in a classic worker
@@ -15,6 +17,6 @@ function bundleUrl(): string | undefined {
 
 // The .wasm files sit beside the bundle: found whatever page, worker, path or origin includes it.
 const url = bundleUrl();
-if (url) setDefaultWasmPaths(new URL('./', url).href);
+enableWasm(url && new URL('./', url).href);
 
 export * from './api';

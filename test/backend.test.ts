@@ -1,5 +1,8 @@
-/** Backend selection: fallback order, and a backend whose initialisation hangs does not poison the next. */
-import { afterEach, describe, expect, it } from 'vitest';
+/**
+ * Backend selection: fallback order, a backend whose initialisation hangs does not poison the next, and each
+ * single-backend entry (iamnn/cpu, iamnn/webgpu + iamnn/wasm) chooses only among the backends it enables.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { load } from '../src/index';
 import { fakeFetch, handModel } from './helpers';
@@ -11,10 +14,15 @@ afterEach(() => {
   tf.registerBackend('wasm', wasmFactory, 2);
 });
 
+/** An init that never settles, in place of tfjs-backend-wasm's. */
+function hangWasm() {
+  tf.removeBackend('wasm');
+  tf.registerBackend('wasm', () => new Promise<never>(() => {}), 2);
+}
+
 describe('backend selection', () => {
   it('skips a backend whose init hangs past the timeout, and the fallback then runs', async () => {
-    tf.removeBackend('wasm');
-    tf.registerBackend('wasm', () => new Promise<never>(() => {}), 2); // an init that never settles
+    hangWasm();
     const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
     const m = await load('http://test/model.json', { fetch: fakeFetch(files), backendTimeoutMs: 200 });
     expect(m.info.backend).toBe('cpu');
@@ -27,5 +35,48 @@ describe('backend selection', () => {
     expect((await m.classify(x)).iterations).toEqual([3]);
     x.dispose();
     m.dispose();
+  });
+
+  it('iamnn/cpu: auto runs on CPU without trying WebGPU or WASM; asking for another backend is an OptionError listing this build\'s', async () => {
+    vi.resetModules(); // a fresh copy of the SDK's modules, as an app importing only this entry has (tfjs stays shared)
+    const cpuOnly = await import('../src/cpu');
+    const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+    const m = await cpuOnly.load('http://test/model.json', { fetch: fakeFetch(files), backend: 'auto' });
+    expect(m.info.backend).toBe('cpu');
+    expect(m.info.backendSkipped).toEqual([]);
+    m.dispose();
+    for (const backend of ['wasm', 'webgpu'] as const) {
+      await expect(cpuOnly.load('http://test/model.json', { fetch: fakeFetch(files), backend })).rejects.toMatchObject({
+        name: 'OptionError',
+        option: 'backend',
+        message: `invalid option backend: "${backend}" is not in this build (import 'iamnn/${backend}' too, or 'iamnn' for all); expected one of 'auto', 'cpu'`,
+      });
+    }
+    await expect(cpuOnly.load('http://test/model.json', { fetch: fakeFetch(files), backend: 'webgl' as never }))
+      .rejects.toThrow(`invalid option backend: "webgl"; expected one of 'auto', 'cpu'`);
+  });
+
+  it('iamnn/webgpu with iamnn/wasm: auto tries those two and never CPU; cpu is not a valid choice', async () => {
+    vi.resetModules();
+    const both = await import('../src/webgpu');
+    await import('../src/wasm');
+    hangWasm();
+    const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+    const loading = both.load('http://test/model.json', { fetch: fakeFetch(files), backendTimeoutMs: 200 });
+    await expect(loading).rejects.toMatchObject({
+      name: 'BackendError',
+      attempts: [
+        { backend: 'webgpu', reason: expect.stringContaining('navigator.gpu') },
+        { backend: 'wasm', reason: 'wasm initialisation timed out after 200 ms' },
+      ],
+    });
+    await expect(both.load('http://test/model.json', { fetch: fakeFetch(files), backend: 'cpu' }))
+      .rejects.toThrow(`expected one of 'auto', 'webgpu', 'wasm'`);
+  });
+
+  it('the iamnn entry offers every backend', async () => {
+    const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+    await expect(load('http://test/model.json', { fetch: fakeFetch(files), backend: 'webgl' as never }))
+      .rejects.toThrow(`invalid option backend: "webgl"; expected one of 'auto', 'webgpu', 'wasm', 'cpu'`);
   });
 });

@@ -1,5 +1,6 @@
-// A fresh app that follows the README literally: the package and its model module from the npm tarball,
-// built by the bundler under test. It classifies the first parity image and publishes what it got.
+// A fresh app that follows the README literally: the package (or one backend's entry: the test rewrites this
+// import) and its model module from the npm tarball, built by the bundler under test. It classifies the first
+// parity image on the backend 'auto' picks and publishes what it got.
 import { load } from 'iamnn';
 import cifar10 from 'iamnn/models/cifar10';
 
@@ -12,7 +13,7 @@ async function main() {
     rgba.set(bytes.subarray(p * 3, p * 3 + 3), p * 4);
     rgba[p * 4 + 3] = 255;
   }
-  const model = await load(cifar10, { backend: 'wasm' });
+  const model = await load(cifar10, { backend: 'auto' });
   const r = await model.classify(new ImageData(rgba, w, h));
   return { backend: r.backend, iterations: r.iterations, logits: r.logits, want: { iterations: parity.iterations[0], logits: parity.logits[0] } };
 }
