@@ -1,4 +1,4 @@
-/** The demo's DOM pieces (bars, histograms) and its charts (uPlot): no innerHTML, every label set through textContent. */
+/** The demo's DOM pieces (meters) and its charts (uPlot): no innerHTML, every label set through textContent. */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -20,20 +20,6 @@ export function bar(value: number, max: number, label: string, kind = ''): HTMLE
   fill.style.width = `${Math.min(100, (100 * value) / max)}%`;
   b.append(fill);
   return b;
-}
-
-/** Histogram of iteration counts 1..max for one stage; the maximum's bar is outlined. */
-export function histogram(title: string, counts: number[]): HTMLElement {
-  const top = Math.max(1, ...counts);
-  const bars = el('div', { className: 'bars' });
-  counts.forEach((c, i) => {
-    const b = el('div', { className: `hist-bar${i === counts.length - 1 ? ' max' : ''}`, title: `${i + 1} iterations: ${c} images` });
-    b.style.height = `${(100 * c) / top}%`;
-    b.dataset.count = String(c);
-    bars.append(b);
-  });
-  const axis = el('div', { className: 'axis' }, el('span', {}, '1'), el('span', {}, `${counts.length} = max`));
-  return el('figure', { className: 'hist' }, bars, axis, el('figcaption', {}, title));
 }
 
 /**
@@ -60,12 +46,9 @@ export function chart(series: Series[], x: { label: string }, axes: { scale: str
     const at = new Map(s.points.map(([px, py]) => [px, py]));
     return xs.map((v) => at.get(v) ?? null);
   })];
-  const host = el('div', { className: 'chart' });
   const scales: uPlot.Scales = { x: { time: false } };
   for (const a of axes) scales[a.scale] = { auto: true };
-  const opts: uPlot.Options = {
-    width: Math.min(width, Math.max(280, (globalThis.innerWidth ?? width) - 60)),
-    height: 220,
+  return plot({
     scales,
     axes: [
       { label: x.label, stroke: '#333' },
@@ -79,14 +62,54 @@ export function chart(series: Series[], x: { label: string }, axes: { scale: str
         points: { show: true, size: s.big ? 14 : 7, stroke: s.color, fill: s.color },
       })),
     ],
+  }, data, width);
+}
+
+const CAP_COLOUR = '#c0186b';
+
+/**
+ * One stage's histogram of iterations (the paper's Figure 2): x = iterations 1..cap, y = number of images,
+ * as uPlot bars. The bar at the cap is its own series in its own colour (images that never halted on their
+ * own), so the legend says what the cap is.
+ */
+export function histogram(counts: number[], colour: string): HTMLElement {
+  const cap = counts.length;
+  const xs = counts.map((_, i) => i + 1);
+  const bars = uPlot.paths.bars!({ size: [0.7, 48], align: 0 });
+  const series = (label: string, stroke: string): uPlot.Series => ({ label, stroke, fill: stroke, width: 0, paths: bars, points: { show: false } });
+  const host = plot({
+    scales: {
+      x: { time: false, range: [0.4, cap + 0.6] },
+      y: { range: (_u, _min, max) => [0, uPlot.rangeNum(0, Math.max(1, max), 0.1, true)[1]] },
+    },
+    axes: [
+      // integer ticks only: every iteration count while they fit, then every 2nd, 3rd, ...
+      { label: `iterations (cap ${cap})`, stroke: '#333', grid: { show: false }, space: 22, incrs: [1, 2, 3, 4, 5, 10, 20, 50, 100] },
+      { label: 'images', stroke: '#333', size: 56, space: 24, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000] },
+    ],
+    series: [{ label: 'iterations' }, series('images', colour), series(`stopped at the cap (${cap})`, CAP_COLOUR)],
+  }, [xs, counts.map((c, i) => (i < cap - 1 ? c : null)), counts.map((c, i) => (i === cap - 1 ? c : null))], 360, 190);
+  host.dataset.counts = JSON.stringify(counts);
+  return host;
+}
+
+/**
+ * A uPlot chart in a box of its own that follows the page's width (a phone, a rotated tablet): uPlot draws at
+ * a fixed size, so it is resized with its box, up to `width`. Legends show names and colours only: a static
+ * page has no cursor to read values at.
+ */
+function plot(opts: Omit<uPlot.Options, 'width' | 'height'>, data: uPlot.AlignedData, width: number, height = 220): HTMLElement {
+  const host = el('div', { className: 'chart' });
+  const u = new uPlot({
+    ...opts,
+    width: Math.min(width, Math.max(280, (globalThis.innerWidth ?? width) - 60)),
+    height,
     cursor: { drag: { x: false, y: false } },
-    legend: { live: false }, // names and colours only: a static page has no cursor to read values at
-  };
-  const plot = new uPlot(opts, data, host);
-  // follow the page's width (a phone, a rotated tablet): uPlot draws at a fixed size, so resize it with its box
+    legend: { live: false },
+  }, data, host);
   new ResizeObserver(() => {
     const w = Math.min(width, host.clientWidth);
-    if (w > 0 && Math.abs(w - plot.width) > 1) plot.setSize({ width: w, height: 220 });
+    if (w > 0 && Math.abs(w - u.width) > 1) u.setSize({ width: w, height });
   }).observe(host);
   return host;
 }

@@ -3,25 +3,44 @@
  * also an example: load with progress, classify batches, change the compute budget per call.
  */
 import { classifyVideo, load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result, type VideoLoop } from 'iamnn';
-import { bar, chart, el, histogram, type Series } from './charts';
-import { classesInTurn, readCifarArchive } from './cifar';
+import { bar, chart, el, type Series } from './charts';
+import { classesInTurn } from './cifar';
+import { extremes, histogramPanel, iterationCounts, rankPanel, type Ranked, type RankRow } from './figures';
+import { MODELS, type ShippedModel } from './models.mjs';
+import { readSamples, samplesUrl } from './samples';
+
+/** Which images an item is: yours, the sample gallery's, or one of the whole test set's extremes (report.json). */
+type ItemSet = 'yours' | 'gallery' | 'easiest' | 'hardest';
 
 interface Item {
   id: number;
   name: string;
+  set: ItemSet;
   source: ImageBitmap | HTMLCanvasElement;
   thumb: HTMLCanvasElement;
   truth?: string;
   result?: Result;
 }
 
-const MODEL_URL = './cifar10/model.json';
-const REPORT_URL = './cifar10/report.json';
-const DATASET_URL = './datasets/cifar10-test.tar.gz';
+interface ReportRow { name: string; accuracy: number; flops_mean: number; threshold?: number; caps?: number[] }
+
+/** The parts of a model's report.json (training/evaluate.py, the whole test set) the demo draws. */
+interface Report {
+  dataset?: string;
+  rows: ReportRow[];
+  iteration_histograms?: number[][];
+  easiest_test_indices?: number[];
+  hardest_test_indices?: number[];
+}
+
 const BATCH = 32;
 const CARDS_SHOWN = 24;
+/** Images per row in Figure 3: the cheapest n and the most expensive n of a set. */
+const RANKED = 8;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let shipped: ShippedModel = MODELS[0];
+let report: Report | null = null;
 let model: IamNNModel | null = null;
 let items: Item[] = [];
 let selected: Item | null = null;
@@ -39,21 +58,29 @@ function fmtFlops(f: number): string {
   return `${(f / 1e6).toFixed(1)} MFLOPs`;
 }
 
+/** The centre square of an image at its own resolution, at most 96 px: small test images stay sharp (CSS upscales them pixelated). */
 function thumbnail(source: CanvasImageSource, w: number, h: number): HTMLCanvasElement {
-  const c = el('canvas', { width: 64, height: 64 });
   const side = Math.min(w, h);
-  c.getContext('2d')!.drawImage(source, (w - side) / 2, (h - side) / 2, side, side, 0, 0, 64, 64);
+  const out = Math.min(side, 96);
+  const c = el('canvas', { width: out, height: out });
+  const g = c.getContext('2d')!;
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(source, (w - side) / 2, (h - side) / 2, side, side, 0, 0, out, out);
   return c;
 }
+
+/** Your images and the sample gallery's: what the cards, the histograms and the budget's means are about. */
+const sampled = () => items.filter((it) => it.result && (it.set === 'yours' || it.set === 'gallery'));
 
 async function loadModel(backend: BackendChoice): Promise<void> {
   stopLive($<HTMLVideoElement>('video'));
   model?.dispose();
   model = null;
   const progress = $<HTMLProgressElement>('load-progress');
-  setStatus('model-status', `Loading the model on ${backend}…`);
+  setStatus('model-status', `Loading ${shipped.title} on ${backend}…`);
+  report = await fetch(`./${shipped.id}/report.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null) as Report | null;
   try {
-    model = await load(MODEL_URL, { backend, onProgress: (p) => { progress.value = p.fraction; } });
+    model = await load(`./${shipped.id}/model.json`, { backend, onProgress: (p) => { progress.value = p.fraction; } });
   } catch (e) {
     setStatus('model-status', `Could not load the model: ${(e as Error).message}`);
     throw e;
@@ -68,6 +95,8 @@ async function loadModel(backend: BackendChoice): Promise<void> {
   const warm = performance.now() - t1;
   const i = model.info;
   const rows: [string, string][] = [
+    ['Model', shipped.title],
+    ['Classes', `${i.labels.length}: ${i.labels.slice(0, 10).join(', ')}${i.labels.length > 10 ? ', …' : ''}`],
     ['Backend', `${i.backend}${i.wasmSimd ? ' (SIMD)' : ''}${i.softwareAdapter ? ' — a software adapter (SwiftShader): far slower than WASM' : ''}`],
     ['Skipped', i.backendSkipped.map((s) => `${s.backend}: ${s.reason}`).join('; ') || 'none'],
     ['Parameters', i.params.toLocaleString()],
@@ -84,8 +113,9 @@ async function loadModel(backend: BackendChoice): Promise<void> {
     const input = el('input', { type: 'number', min: '1', max: String(t), value: String(t), id: `cap${k}`, className: 'cap' });
     return el('label', {}, `stage ${k + 1} max `, input);
   }));
-  if (!tradeoff.length) $('tradeoff').replaceChildren(await computeDial([]));
+  if (!tradeoff.length) $('tradeoff').replaceChildren(computeDial([]));
   if (items.length) await classify(items);
+  else render();
 }
 
 async function classify(list: Item[]): Promise<void> {
@@ -98,7 +128,7 @@ async function classify(list: Item[]): Promise<void> {
   render();
 }
 
-async function addImages(sources: { name: string; source: ImageBitmap | HTMLCanvasElement; truth?: string }[]): Promise<Item[]> {
+async function addImages(sources: { name: string; set: ItemSet; source: ImageBitmap | HTMLCanvasElement; truth?: string }[]): Promise<Item[]> {
   const added = sources.map((s) => ({ id: nextId++, ...s, thumb: thumbnail(s.source, s.source.width, s.source.height) }));
   items.push(...added);
   await classify(added);
@@ -110,7 +140,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
   for (const f of files) {
     if (!f.type.startsWith('image/')) continue;
     try {
-      decoded.push({ name: f.name || 'pasted image', source: await createImageBitmap(f) });
+      decoded.push({ name: f.name || 'pasted image', set: 'yours' as const, source: await createImageBitmap(f) });
     } catch {
       setStatus('model-status', `${f.name}: not an image this browser can decode`);
     }
@@ -135,61 +165,108 @@ function card(it: Item): HTMLElement {
   return li;
 }
 
-function render(): void {
-  const done = items.filter((it) => it.result);
-  const shown = [...done].reverse().slice(0, CARDS_SHOWN);
-  $('cards').replaceChildren(...shown.map(card));
-  const ordered = [...done].sort((a, b) => a.result!.flops - b.result!.flops);
-  $('spectrum').replaceChildren(...ordered.map((it) => {
-    const c = thumbnail(it.thumb, 64, 64);
-    c.className = 'spectrum-item';
-    c.setAttribute('role', 'listitem');
-    c.title = `${it.name}: ${it.result!.label}, ${fmtFlops(it.result!.flops)}`;
-    c.dataset.flops = String(it.result!.flops);
-    return c;
-  }));
-  $('spectrum-axis').replaceChildren(...(ordered.length
-    ? [el('span', {}, fmtFlops(ordered[0].result!.flops)), el('span', {}, `${ordered.length} images`), el('span', {}, fmtFlops(ordered[ordered.length - 1].result!.flops))]
-    : []));
-  if (model) {
-    const caps = model.info.maxIterations;
-    $('histograms').replaceChildren(...caps.map((t, k) => {
-      const counts = new Array(t).fill(0);
-      for (const it of done) counts[it.result!.iterations[k] - 1]++;
-      return histogram(`stage ${k + 1} (max ${t})`, counts);
-    }));
+/** The per-call setting the page's images ran under, in words: every image is classified again when it changes. */
+function setting(r: Result): string {
+  const threshold = budget.haltingThreshold ?? 1 - model!.info.haltingEpsilon;
+  return `threshold ${+threshold.toFixed(3)}, caps ${r.maxIterations.join('/')}`;
+}
+
+const ranked = (list: Item[]): Ranked[] => list.map((it) => ({ name: it.name, thumb: it.thumb, result: it.result!, truth: it.truth }));
+
+/** The paper's Figure 3: the whole test set's extremes (report.json), the gallery's and yours. */
+function renderRanked(): void {
+  const of = (set: ItemSet) => items.filter((it) => it.set === set && it.result);
+  const easiest = of('easiest');
+  const hardest = of('hardest');
+  const gallery = of('gallery');
+  const yours = of('yours');
+  const panels: HTMLElement[] = [];
+  if (easiest.length && hardest.length) {
+    // which images: report.json's (the shipped setting); their order and compute: this page's (the current setting)
+    const byFlops = (list: Item[]) => ranked(list).sort((a, b) => a.result.flops - b.result.flops);
+    const rows: RankRow[] = [
+      { caption: `the ${easiest.length} cheapest at the shipped setting (report.json)`, items: byFlops(easiest) },
+      { caption: `the ${hardest.length} most expensive at the shipped setting (report.json)`, items: byFlops(hardest) },
+    ];
+    panels.push(rankPanel('rank-test', `Whole ${report?.dataset ?? 'test set'}`, rows));
   }
-  const labelled = done.filter((it) => it.truth);
+  if (gallery.length) panels.push(rankPanel('rank-gallery', `Sample gallery: ${gallery.length} ${shipped.samples?.title ?? ''} images`, extremes(ranked(gallery), RANKED)));
+  if (yours.length) panels.push(rankPanel('rank-yours', `Your images: ${yours.length}`, extremes(ranked(yours), RANKED)));
+  const first = [...easiest, ...gallery, ...yours][0];
+  $('ranked').replaceChildren(...(first
+    ? [el('p', { className: 'small' }, `FLOPs and labels as classified on this page, at ${setting(first.result!)}.`), ...panels]
+    : [el('p', { className: 'small' }, 'Classify your images or the sample gallery to fill this figure.')]));
+}
+
+/** The paper's Figure 2: iterations per stage over the whole test set (report.json) and over this page's images. */
+function renderHistograms(): void {
+  const panels: HTMLElement[] = [];
+  if (report?.iteration_histograms) {
+    panels.push(histogramPanel('report', `Whole ${report.dataset ?? 'test set'}, shipped setting (report.json)`, report.iteration_histograms, '#1b8a8a'));
+  }
+  const done = sampled();
+  if (model && done.length) {
+    const caps = done[0].result!.maxIterations; // every image on the page ran at the current setting
+    panels.push(histogramPanel('page', `This page's ${done.length} images (yours and the gallery's) at ${setting(done[0].result!)}`, iterationCounts(done.map((it) => it.result!), caps), '#2a6df4'));
+  }
+  $('histograms').replaceChildren(...panels);
+}
+
+function render(): void {
+  const done = sampled();
+  $('cards').replaceChildren(...[...done].reverse().slice(0, CARDS_SHOWN).map(card));
+  renderRanked();
+  renderHistograms();
+  const labelled = done.filter((it) => it.set === 'gallery');
   if (labelled.length) {
     const acc = labelled.filter((it) => it.result!.label === it.truth).length / labelled.length;
     const mean = labelled.reduce((a, it) => a + it.result!.flops, 0) / labelled.length;
-    setStatus('gallery-status', `${labelled.length} CIFAR-10 test images: accuracy ${(100 * acc).toFixed(1)}%, mean ${fmtFlops(mean)} (${((100 * mean) / model!.info.flopsMax).toFixed(0)}% of the maximum).`);
+    setStatus('gallery-status', `${labelled.length} ${shipped.samples!.title} images: accuracy ${(100 * acc).toFixed(1)}%, mean ${fmtFlops(mean)} (${((100 * mean) / model!.info.flopsMax).toFixed(0)}% of the maximum).`);
   }
 }
 
-/** Whether the server has a CIFAR-10 test archive; the gallery button stays disabled until it does. */
+/** Whether the server has this model's sample archive; the gallery button stays disabled until it does. */
 async function checkDataset(): Promise<void> {
-  const res = await fetch(DATASET_URL, { method: 'HEAD' }).catch(() => null);
+  const samples = shipped.samples;
+  $('gallery-h').textContent = samples ? `Sample gallery: ${samples.title}` : 'Sample gallery';
+  $<HTMLButtonElement>('gallery-run').disabled = true;
+  if (!samples) {
+    setStatus('gallery-status', `${shipped.title} ships no sample set: classify your own images above.`);
+    return;
+  }
+  setStatus('gallery-status', '');
+  const url = samplesUrl(samples);
+  const res = await fetch(url, { method: 'HEAD' }).catch(() => null);
   const found = res?.ok ?? false;
   $<HTMLButtonElement>('gallery-run').disabled = !found;
   if (!found) {
-    const looked = res && res.status === 404 ? (await fetch(DATASET_URL).then((r) => r.text()).catch(() => '')) : '';
-    setStatus('gallery-status', `No CIFAR-10 test archive found${looked ? ` (${looked.replace(/^no CIFAR-10 test archive /, 'looked ')})` : ''}. Restart the demo with IAMNN_CIFAR=/path/to/cifar10/test.tar.gz npm run demo, or classify your own images above.`);
+    const looked = res && res.status === 404 ? (await fetch(url).then((r) => r.text()).catch(() => '')) : '';
+    setStatus('gallery-status', `No ${samples.title} archive found${looked ? ` (${looked.replace(/^no .*? archive at /, 'looked at ')})` : ''}. Restart the demo with ${samples.env}=/path/to/${samples.shared.replace(/^datasets\//, '')} npm run demo, or classify your own images above.`);
   }
 }
 
+/** The gallery: n test images, classes in turn, and the whole test set's 8 cheapest and 8 most expensive (report.json). */
 async function runGallery(): Promise<void> {
+  const samples = shipped.samples;
+  if (!samples) return;
   const n = Number($<HTMLInputElement>('gallery-n').value) || 200;
-  setStatus('gallery-status', 'Reading the local CIFAR-10 test archive…');
+  setStatus('gallery-status', `Reading the local ${samples.title} archive…`);
   let all;
   try {
-    all = await readCifarArchive(DATASET_URL);
+    all = await readSamples(samples);
   } catch (e) {
-    setStatus('gallery-status', `${(e as Error).message}. Start the demo with IAMNN_CIFAR=/path/to/test.tar.gz.`);
+    setStatus('gallery-status', `${(e as Error).message}. Start the demo with ${samples.env}=/path/to/the/archive.`);
     return;
   }
-  const picked = classesInTurn(all, n);
-  const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').slice(-2).join('/'), truth: p.label, source: await createImageBitmap(p.blob) })));
+  const at = (set: ItemSet, indices: number[] = []) => indices.slice(0, RANKED).filter((k) => k < all.length).map((k) => ({ ...all[k], set }));
+  const picked = [
+    ...classesInTurn(all, n).map((p) => ({ ...p, set: 'gallery' as const })),
+    ...at('easiest', report?.easiest_test_indices),
+    ...at('hardest', report?.hardest_test_indices),
+  ];
+  items = items.filter((it) => it.set === 'yours'); // a new gallery run replaces the last one
+  if (selected && !items.includes(selected)) selected = null;
+  const sources = await Promise.all(picked.map(async (p) => ({ name: p.name.split('/').slice(-2).join('/'), set: p.set, truth: p.label, source: await createImageBitmap(p.blob) })));
   setStatus('gallery-status', `Classifying ${sources.length} images…`);
   await addImages(sources);
 }
@@ -216,7 +293,7 @@ function degrade(src: HTMLCanvasElement, kind: string, severity: number): HTMLCa
 }
 
 async function runDial(): Promise<void> {
-  const base = selected ?? items[items.length - 1];
+  const base = selected ?? sampled().at(-1);
   if (!model || !base) {
     $('dial').replaceChildren(el('p', {}, 'Add an image first.'));
     return;
@@ -246,9 +323,9 @@ async function runBudget(): Promise<void> {
   const caps = model.info.maxIterations.map((t, k) => Math.min(t, Math.max(1, Number($<HTMLInputElement>(`cap${k}`).value) || t)));
   budget = { haltingThreshold: threshold, maxIterations: caps };
   await classify(items);
-  const done = items.filter((it) => it.result);
+  const done = sampled();
   if (!done.length) return;
-  const labelled = done.filter((it) => it.truth);
+  const labelled = done.filter((it) => it.set === 'gallery');
   tradeoff.push({
     threshold,
     caps,
@@ -259,7 +336,7 @@ async function runBudget(): Promise<void> {
   const table = el('table', {}, el('tr', {}, el('th', {}, 'threshold'), el('th', {}, 'caps'), el('th', {}, 'mean MFLOPs'), el('th', {}, 'accuracy')),
     ...tradeoff.map((t) => el('tr', { className: 'tradeoff-row' }, el('td', {}, String(t.threshold)), el('td', {}, t.caps.join('/')),
       el('td', {}, (t.meanFlops / 1e6).toFixed(1)), el('td', {}, t.accuracy === null ? 'n/a (no labels)' : `${(100 * t.accuracy).toFixed(1)}%`))));
-  $('tradeoff').replaceChildren(table, await computeDial(withAcc.map((t) => [t.meanFlops / 1e6, 100 * t.accuracy!])));
+  $('tradeoff').replaceChildren(table, computeDial(withAcc.map((t) => [t.meanFlops / 1e6, 100 * t.accuracy!])));
 }
 
 let live: VideoLoop | null = null;
@@ -291,15 +368,12 @@ function stopLive(video: HTMLVideoElement): void {
   $('webcam').hidden = false;
 }
 
-interface ReportRow { name: string; accuracy: number; flops_mean: number; threshold?: number; caps?: number[] }
-
 /**
  * The compute dial: accuracy against mean MFLOPs for every per-call setting measured on the full test set
  * (report.json, shipped beside the model), the static networks beside them, and this page's own runs, the
  * newest highlighted.
  */
-async function computeDial(own: [number, number][]): Promise<HTMLElement> {
-  const report = await fetch(REPORT_URL).then((r) => (r.ok ? r.json() : null)).catch(() => null) as { rows: ReportRow[] } | null;
+function computeDial(own: [number, number][]): HTMLElement {
   const rows = report?.rows ?? [];
   const pt = (r: ReportRow): [number, number] => [r.flops_mean / 1e6, 100 * r.accuracy];
   const series: Series[] = [
@@ -324,8 +398,10 @@ function wire(): void {
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); void busy(() => addFiles(e.dataTransfer?.files ?? []))(); });
   drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('files').click(); } });
   document.addEventListener('paste', (e) => { void busy(() => addFiles(Array.from(e.clipboardData?.files ?? [])))(); });
-  $('clear').addEventListener('click', () => { items = []; selected = null; tradeoff.length = 0; $('tradeoff').replaceChildren(); render(); });
-  $('backend').addEventListener('change', busy(() => loadModel($<HTMLSelectElement>('backend').value as BackendChoice)));
+  $('clear').addEventListener('click', () => { items = []; selected = null; tradeoff.length = 0; $('tradeoff').replaceChildren(computeDial([])); render(); });
+  const backend = () => $<HTMLSelectElement>('backend').value as BackendChoice;
+  $('backend').addEventListener('change', busy(() => loadModel(backend())));
+  $('model').addEventListener('change', busy(() => switchModel($<HTMLSelectElement>('model').value, backend())));
   $('gallery-run').addEventListener('click', busy(runGallery));
   $('dial-run').addEventListener('click', busy(runDial));
   $('budget-run').addEventListener('click', busy(runBudget));
@@ -344,15 +420,30 @@ function wire(): void {
   $('snap').addEventListener('click', busy(async () => {
     const frame = el('canvas', { width: video.videoWidth, height: video.videoHeight });
     frame.getContext('2d')!.drawImage(video, 0, 0);
-    await addImages([{ name: `webcam ${new Date().toLocaleTimeString()}`, source: frame }]);
+    await addImages([{ name: `webcam ${new Date().toLocaleTimeString()}`, set: 'yours', source: frame }]);
   }));
 }
 
+/** Another shipped model: your images stay and are classified again; the gallery, its labels and the budget's runs were the other model's. */
+async function switchModel(id: string, backend: BackendChoice): Promise<void> {
+  shipped = MODELS.find((m) => m.id === id) ?? MODELS[0];
+  $<HTMLSelectElement>('model').value = shipped.id;
+  items = items.filter((it) => it.set === 'yours');
+  if (selected && !items.includes(selected)) selected = null;
+  tradeoff.length = 0;
+  budget = {};
+  $('tradeoff').replaceChildren();
+  $('dial').replaceChildren();
+  void checkDataset();
+  await loadModel(backend);
+}
+
+$('model').replaceChildren(...MODELS.map((m) => el('option', { value: m.id }, m.title)));
 wire();
-void checkDataset();
-const initial = (new URLSearchParams(location.search).get('backend') ?? 'auto') as BackendChoice;
+const params = new URLSearchParams(location.search);
+const initial = (params.get('backend') ?? 'auto') as BackendChoice;
 $<HTMLSelectElement>('backend').value = initial;
-loadModel(initial).then(
+switchModel(params.get('model') ?? MODELS[0].id, initial).then(
   () => { (window as unknown as { demo: { ready: boolean } }).demo.ready = true; },
   (e: Error) => setStatus('model-status', `Could not start: ${e.message}`),
 );

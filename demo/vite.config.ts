@@ -1,24 +1,25 @@
 /**
  * The demo app: `npm run demo` (dev server on 127.0.0.1:5173) or `vite build --config demo/vite.config.ts`
  * (static demo/dist, used by the e2e tests). It imports the BUILT SDK (dist/iamnn.js) as 'iamnn', like a
- * user's app; models/ is its public folder, so the model is at ./cifar10/model.json.
- * A local CIFAR-10 test archive (IAMNN_CIFAR, else shared/datasets/cifar10/test.tar.gz in the nearest folder
- * above the checkout: demo/dataset-path.mjs) is served at ./datasets/cifar10-test.tar.gz for the sample
+ * user's app; models/ is its public folder, so a model is at ./<id>/model.json (demo/models.mjs lists them).
+ * Each model's local test archive (for CIFAR-10: IAMNN_CIFAR, else shared/datasets/cifar10/test.tar.gz in the
+ * nearest folder above the checkout: demo/dataset-path.mjs) is served at ./datasets/<file> for the sample
  * gallery; nothing from it is copied or committed. Without one, that URL answers 404 with where it looked.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
-import { cifarArchive, cifarCandidates } from './dataset-path.mjs';
+import { datasetCandidates, datasetFile, samplesFor } from './dataset-path.mjs';
 
 function serveDataset(): Plugin {
   const handler: Connect.NextHandleFunction = (req, res, next) => {
-    if (!req.url?.endsWith('/datasets/cifar10-test.tar.gz')) return next();
-    const file = cifarArchive();
+    const samples = samplesFor(new URL(req.url ?? '/', 'http://x').pathname);
+    if (!samples) return next();
+    const file = datasetFile(samples);
     if (!file || !existsSync(file)) {
       res.statusCode = 404;
       res.setHeader('content-type', 'text/plain; charset=utf-8');
-      res.end(`no CIFAR-10 test archive at ${cifarCandidates().join(', ')}`);
+      res.end(`no ${samples.title} archive at ${datasetCandidates(samples).join(', ')}`);
       return;
     }
     res.setHeader('content-type', 'application/gzip');
