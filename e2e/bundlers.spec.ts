@@ -4,8 +4,8 @@
  * `iamnn/cpu`) and its model module (`iamnn/models/cifar10`), build, and the built app classifies like PyTorch:
  * the bundlers copied the .wasm files, model.json and the shards, and load() found them under their new names.
  * A single-backend app's JS holds no other backend (each backend's own strings are absent, and present in the
- * all-backends app) and is smaller. Builds are Node-side; the browser checks run on WASM (the wasm project)
- * and, for `iamnn/webgpu`, on WebGPU (the webgpu project). Every entry's and app's size, raw and gzip, is
+ * all-backends app) and is smaller; an app importing two entries has those two. Builds are Node-side; the
+ * browser checks run on WASM (the wasm project) and, for `iamnn/webgpu`, on WebGPU (the webgpu project). Every entry's and app's size, raw and gzip, is
  * written to e2e/bundlers/apps/sizes.md (docs/performance.md#sizes).
  */
 import { expect, test } from '@playwright/test';
@@ -57,31 +57,31 @@ function install(): void {
   installed = true;
 }
 
-/** A fresh app folder whose src/main.js is e2e/bundlers/main.js importing `entry`. */
-function freshApp(name: string, entry: string): string {
+/** A fresh app folder whose src/main.js is e2e/bundlers/main.js taking `load` from `entry`, importing `also` too. */
+function freshApp(name: string, [entry, ...also]: string[]): string {
   install();
   const dir = join(WORK, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'src'), { recursive: true });
   const main = readFileSync('e2e/bundlers/main.js', 'utf8');
-  writeFileSync(join(dir, 'src/main.js'), main.replace("from 'iamnn';", `from '${entry}';`));
+  writeFileSync(join(dir, 'src/main.js'), main.replace("from 'iamnn';", [`from '${entry}';`, ...also.map((e) => `import '${e}';`)].join('\n')));
   return dir;
 }
 
 /** The built apps of this run, by name: their output folder. */
 const built = new Map<string, string>();
 
-function viteApp(name: string, entry: string): string {
+function viteApp(name: string, ...entries: string[]): string {
   if (built.has(name)) return built.get(name)!;
-  const dir = freshApp(name, entry);
+  const dir = freshApp(name, entries);
   writeFileSync(join(dir, 'index.html'), readFileSync('e2e/bundlers/index.html'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--base=./', '--logLevel=warn'], { cwd: dir, stdio: 'pipe' });
-  return record(name, entry, join(dir, 'dist'));
+  return record(name, entries, join(dir, 'dist'));
 }
 
-async function webpackApp(name: string, entry: string): Promise<string> {
+async function webpackApp(name: string, ...entries: string[]): Promise<string> {
   if (built.has(name)) return built.get(name)!;
-  const dir = freshApp(name, entry);
+  const dir = freshApp(name, entries);
   const webpack = require('webpack');
   const stats = await new Promise<any>((done, fail) => webpack({
     mode: 'production',
@@ -93,12 +93,12 @@ async function webpackApp(name: string, entry: string): Promise<string> {
   }, (err: Error | null, s: any) => (err ? fail(err) : done(s))));
   expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
   writeFileSync(join(dir, 'dist/index.html'), '<!doctype html><meta charset="utf-8"><title>webpack app</title><script src="./main.js"></script>');
-  return record(name, entry, join(dir, 'dist'));
+  return record(name, entries, join(dir, 'dist'));
 }
 
 /** Keep an app's sizes (its JS; its .wasm files) for sizes.md. */
-function record(name: string, entry: string, dist: string): string {
-  const sizes = { entry, js: size(filesUnder(dist, '.js')), wasm: size(filesUnder(dist, '.wasm')) };
+function record(name: string, entries: string[], dist: string): string {
+  const sizes = { entry: entries.join(' + '), js: size(filesUnder(dist, '.js')), wasm: size(filesUnder(dist, '.wasm')) };
   writeFileSync(join(WORK, name, 'sizes.json'), JSON.stringify(sizes));
   built.set(name, dist);
   return dist;
@@ -116,10 +116,12 @@ async function classifyIn(page: import('@playwright/test').Page, dist: string, b
   r.logits.forEach((v: number, j: number) => expect(Math.abs(v - r.want.logits[j])).toBeLessThan(1e-4));
 }
 
-/** `dist`'s JS holds `backend`'s tfjs backend and none of the others'. */
-function expectOnly(dist: string, backend: Backend) {
+/** `dist`'s JS holds the tfjs backends `backends` and none of the others. */
+function expectOnly(dist: string, ...backends: Backend[]) {
   const js = appJs(dist);
-  for (const [b, marker] of Object.entries(BACKEND_MARKERS)) expect(js.includes(marker), `${b} backend in the ${backend}-only app`).toBe(b === backend);
+  for (const [b, marker] of Object.entries(BACKEND_MARKERS)) {
+    expect(js.includes(marker), `${b} backend in the app on ${backends.join(' + ')}`).toBe(backends.includes(b as Backend));
+  }
 }
 
 const onProject = (name: string) => test.beforeEach(({}, info) => test.skip(info.project.name !== name, `runs on the ${name} project`));
@@ -174,6 +176,12 @@ test.describe('one backend (iamnn/wasm, iamnn/cpu, iamnn/webgpu)', () => {
       expectOnly(dist, 'webgpu');
       expect(filesUnder(dist, '.wasm')).toEqual([]);
       await classifyIn(page, dist, 'webgpu');
+    });
+
+    test('a Vite app on iamnn/webgpu that also imports iamnn/wasm has both backends and no CPU; auto takes WASM over a software adapter', async ({ page }) => {
+      const dist = viteApp('vite-webgpu-wasm', 'iamnn/webgpu', 'iamnn/wasm');
+      expectOnly(dist, 'webgpu', 'wasm');
+      await classifyIn(page, dist, 'wasm');
     });
   });
 });
