@@ -41,13 +41,14 @@ export interface Series {
 
 export function chart(series: Series[], x: { label: string }, axes: { scale: string; label: string }[], width = 520): HTMLElement {
   // uPlot's mode 1 shares one x array: merge every series' x values, each series null where it has no point
+  // (so a series holds one point per x: callers pass distinct x values)
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const data: uPlot.AlignedData = [xs, ...series.map((s) => {
     const at = new Map(s.points.map(([px, py]) => [px, py]));
     return xs.map((v) => at.get(v) ?? null);
   })];
-  const scales: uPlot.Scales = { x: { time: false } };
-  for (const a of axes) scales[a.scale] = { auto: true };
+  const scales: uPlot.Scales = { x: { time: false, range: padded } };
+  for (const a of axes) scales[a.scale] = { auto: true, range: padded };
   return plot({
     scales,
     axes: [
@@ -63,6 +64,12 @@ export function chart(series: Series[], x: { label: string }, axes: { scale: str
       })),
     ],
   }, data, width);
+}
+
+/** A scale's range with room around the data, so the outermost (and the large, highlighted) points are drawn whole. */
+function padded(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const room = 0.08 * Math.max(max - min, 1);
+  return [min - room, max + room];
 }
 
 const CAP_COLOUR = '#c0186b';

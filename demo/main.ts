@@ -22,7 +22,7 @@ interface Item {
   result?: Result;
 }
 
-interface ReportRow { name: string; accuracy: number; flops_mean: number; threshold?: number; caps?: number[] }
+interface ReportRow { name: string; accuracy: number; flops_mean: number; threshold?: number; caps?: number[]; epochs?: number }
 
 /** The parts of a model's report.json (training/evaluate.py, the whole test set) the demo draws. */
 interface Report {
@@ -376,10 +376,16 @@ function stopLive(video: HTMLVideoElement): void {
 function computeDial(own: [number, number][]): HTMLElement {
   const rows = report?.rows ?? [];
   const pt = (r: ReportRow): [number, number] => [r.flops_mean / 1e6, 100 * r.accuracy];
+  // one point per static network, its longest run: the report keeps superseded shorter runs too, at the same FLOPs
+  const longest = new Map<string, ReportRow>();
+  for (const r of rows.filter((r) => /^(Unshared baseline|Static ResNet)/.test(r.name))) {
+    const kind = r.name.split(' (')[0];
+    if ((r.epochs ?? 0) >= (longest.get(kind)?.epochs ?? -1)) longest.set(kind, r);
+  }
   const series: Series[] = [
     { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => /^IamNN (threshold|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
     { name: 'IamNN, iteration caps (test set)', color: '#e07b00', scale: 'acc', scatter: true, points: rows.filter((r) => r.caps).map(pt) },
-    { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: rows.filter((r) => /^(Unshared baseline|Static ResNet)/.test(r.name)).map(pt) },
+    { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: [...longest.values()].map(pt) },
     { name: 'your runs (newest large)', color: '#c0186b', scale: 'acc', scatter: true, points: own.slice(0, -1) },
     { name: 'current setting', color: '#c0186b', scale: 'acc', scatter: true, big: true, points: own.slice(-1) },
   ].filter((s) => s.points.length);

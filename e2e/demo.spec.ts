@@ -35,7 +35,7 @@ const rowFlops = (page: Page, panel: string) => page.$$eval(`${panel} .rank-tile
   rows.map((r) => Array.from(r.querySelectorAll<HTMLElement>('.rank-tile')).map((t) => Number(t.dataset.flops))));
 const ascending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
 
-test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async ({ page }, info) => {
+test('demo: load, classify, Figures 3 and 2, gallery, dial, budget', async ({ page }, info) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   const backend = info.project.name;
@@ -53,7 +53,7 @@ test('demo: load, classify, spectrum, histograms, gallery, dial, budget', async 
   expect(await histTotals(page, 'report')).toEqual([10000, 10000, 10000]);
 
   await page.setInputFiles('#files', await pngs(page, 4));
-  await expect(page.locator('.card')).toHaveCount(4);
+  await expect(page.locator('.card')).toHaveCount(4, { timeout: 120_000 }); // SwiftShader compiles this batch size's shaders first
   // Figure 3 for your images: all four in one row, fewest to most FLOPs, no right/wrong mark (no labels)
   const yours = await rowFlops(page, '#rank-yours');
   expect(yours.map((r) => r.length)).toEqual([4]);
@@ -182,4 +182,7 @@ test('demo without a CIFAR-10 archive: the gallery button stays disabled and the
   await expect(page.locator('#gallery-run')).toBeDisabled();
   await expect(page.locator('#gallery-status')).toContainText('looked at /a/shared/datasets/cifar10/test.tar.gz');
   await expect(page.locator('#gallery-status')).toContainText('IAMNN_CIFAR=/path/to/cifar10/test.tar.gz npm run demo');
+  // the figures still say what they need, and the whole test set's histograms come from report.json alone
+  await expect(page.locator('#ranked')).toHaveText('Classify your images or the sample gallery to fill this figure.');
+  expect(await histTotals(page, 'report')).toEqual([10000, 10000, 10000]);
 });
