@@ -442,6 +442,10 @@ async function switchModel(id: string, backend: BackendChoice): Promise<void> {
   $('dial').replaceChildren();
   void checkDataset();
   await loadModel(backend);
+  // the budget control starts at the new model's own threshold (its caps were reset by loadModel)
+  const th = $<HTMLInputElement>('threshold');
+  th.value = String(1 - model!.info.haltingEpsilon);
+  th.dispatchEvent(new Event('input'));
 }
 
 $('model').replaceChildren(...MODELS.map((m) => el('option', { value: m.id }, m.title)));

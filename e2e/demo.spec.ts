@@ -172,6 +172,19 @@ test('demo: load, classify, Figures 3 and 2, gallery, dial, budget', async ({ pa
     if (process.env.UPDATE_SCREENSHOTS) await page.screenshot({ path: `docs/screenshots/demo-${backend}-${width}.png`, fullPage: true });
   }
   expect(errors).toEqual([]);
+  if (backend !== 'wasm') return; // the switch is backend-independent; SwiftShader would compile every shader again
+  // switching models (here to the same one, the only one shipped) keeps your images, classified again, and
+  // drops what belonged to the other model: the gallery, its labels and extremes, the budget's runs and setting
+  await page.locator('#model').dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('#model-status')?.textContent?.startsWith('Ready'));
+  await expect(page.locator('body')).not.toHaveAttribute('aria-busy', 'true', { timeout: 120_000 });
+  await expect(page.locator('.card')).toHaveCount(4);
+  await expect(page.locator('#rank-gallery, #rank-test')).toHaveCount(0);
+  expect(await histTotals(page, 'page')).toEqual([4, 4, 4]);
+  await expect(page.locator('.tradeoff-row')).toHaveCount(0);
+  await expect(page.locator('#threshold')).toHaveValue('0.99');
+  await expect(page.locator('#ranked > p').first()).toHaveText('FLOPs and labels as classified on this page, at threshold 0.99, caps 2/4/12.');
+  expect(errors).toEqual([]);
 });
 
 test('demo without a CIFAR-10 archive: the gallery button stays disabled and the page says how to point it at one', async ({ page }, info) => {
