@@ -8,13 +8,14 @@
  *   vite build --mode standalone  -> dist/iamnn.standalone.js  ES module with tfjs inside, for pages and
  *                                                               module workers without a bundler (a CDN)
  *   vite build --mode iife        -> dist/iamnn.iife.js        <script> bundle exposing window.IamNN, tfjs inside
- * All put the tfjs-backend-wasm binaries beside themselves in dist/, where the runtime looks first.
+ * All put the tfjs-backend-wasm binaries (plain, SIMD, threaded SIMD) beside themselves in dist/, where the
+ * runtime looks first.
  * `vite --config demo/vite.config.ts` serves the demo (npm run demo).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, minifySync, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
 // The ES module entries (package.json's exports): every backend, one backend each, the worker-mode client.
@@ -28,8 +29,9 @@ const ESM_ENTRIES = {
   'iamnn-worker': 'src/worker-client.ts',
 };
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-// The threaded build is never used (multithreading is disabled: it hangs setBackend in minified bundles).
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+// The threaded build's factory file, which src/backend-wasm.ts inlines as text (`?raw`) for tfjs's pthread workers
+const THREADED_FACTORY = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 
 function shipWasm(): Plugin {
   return {
@@ -48,13 +50,29 @@ function shipWasm(): Plugin {
   };
 }
 
+/**
+ * Minify the inlined threaded factory file (54 KiB as published, 32 after; gzip 12 -> 9): each bundle with
+ * WASM carries it. Its top-level `var WasmBackendModuleThreadedSimd`, which the workers read, keeps its name.
+ */
+function minifyThreadedFactoryText(): Plugin {
+  return {
+    name: 'iamnn-minify-threaded-factory-text',
+    transform(_code, id) {
+      if (!id.endsWith('/tfjs-backend-wasm-threaded-simd.js?raw')) return null;
+      const { code, errors } = minifySync('threaded-simd.js', readFileSync(require.resolve(THREADED_FACTORY), 'utf8'));
+      if (errors.length || !code.includes('var WasmBackendModuleThreadedSimd=')) throw new Error(`minifying ${THREADED_FACTORY}: ${errors.map((e) => e.message).join('; ') || 'its top-level name changed'}`);
+      return { code: `export default ${JSON.stringify(code)};`, map: null };
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   const iife = mode === 'iife';
   const standalone = mode === 'standalone';
   const worker = mode === 'worker';
   const selfContained = iife || standalone || worker;
   return {
-    plugins: [shipWasm()],
+    plugins: [shipWasm(), minifyThreadedFactoryText()],
     build: {
       outDir: 'dist',
       emptyOutDir: !selfContained,
@@ -68,7 +86,8 @@ export default defineConfig(({ mode }) => {
         fileName: (_format, entry) => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : worker ? 'iamnn.worker.js' : `${entry}.js`),
       },
       rollupOptions: {
-        external: selfContained ? [] : [/^@tensorflow\//],
+        // tfjs stays a peer import, but not the factory file's text: an app's bundler has no `?raw`
+        external: selfContained ? [] : (id) => id.startsWith('@tensorflow/') && !id.endsWith('?raw'),
       },
     },
   };

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ownServer } from './own-server';
 
 const ROOT = resolve('.');
 // Served by the test server, ignored by git; not under Playwright's outputDir, which every run empties
@@ -107,13 +108,14 @@ function record(name: string, entries: string[], dist: string): string {
 /** The app's emitted JavaScript, all files together. */
 const appJs = (dist: string) => filesUnder(dist, '.js').map((f) => readFileSync(f, 'utf8')).join('\n');
 
-async function classifyIn(page: import('@playwright/test').Page, dist: string, backend: Backend) {
-  await page.goto(`${URL_BASE}/${relative(WORK, dist)}/index.html`);
+async function classifyIn(page: import('@playwright/test').Page, dist: string, backend: Backend, base = URL_BASE) {
+  await page.goto(`${base}/${relative(WORK, dist)}/index.html`);
   const r = await (await page.waitForFunction(() => (window as any).result)).jsonValue();
   expect(r.error).toBeUndefined();
   expect(r.backend).toBe(backend);
   expect(r.iterations).toEqual(r.want.iterations);
   r.logits.forEach((v: number, j: number) => expect(Math.abs(v - r.want.logits[j])).toBeLessThan(1e-4));
+  return r;
 }
 
 /** `dist`'s JS holds the tfjs backends `backends` and none of the others. */
@@ -138,6 +140,23 @@ test.describe('every backend (iamnn)', () => {
 
   test('a fresh webpack 5 app built from the npm tarball classifies like PyTorch', async ({ page }) => {
     await classifyIn(page, await webpackApp('webpack', 'iamnn'), 'wasm');
+  });
+
+  // The minified app bundles in which tfjs's threaded build used to hang (e2e/threads.spec.ts has the rest)
+  test('the fresh Vite and webpack apps served cross-origin isolated run WASM on 2 threads (4 cores emulated)', async ({ page }) => {
+    const server = await ownServer(4178);
+    try {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: 4 });
+      for (const dist of [viteApp('vite', 'iamnn'), await webpackApp('webpack', 'iamnn')]) {
+        const r = await classifyIn(page, dist, 'wasm', `${server.origin}/isolated/e2e/bundlers/apps`);
+        expect(r, relative(WORK, dist)).toMatchObject({ wasmThreads: 2 });
+        expect(r.wasmThreadsOff).toBeUndefined();
+      }
+      expect(filesUnder(viteApp('vite', 'iamnn'), '.wasm').some((f) => f.includes('threaded-simd'))).toBe(true); // copied by the bundler
+    } finally {
+      server.close();
+    }
   });
 });
 
@@ -208,7 +227,7 @@ test.afterAll(() => {
   const worker = size([join(dist, 'iamnn.worker.js')]);
   rows.push(`| the worker-mode worker (iamnn.worker.js, loaded by iamnn/worker) | ${kib(worker.raw)} | ${kib(worker.gzip)} | |`);
   const wasm = size(filesUnder(dist, '.wasm'));
-  rows.push(`| the .wasm binaries in dist/ (plain + SIMD) | | | ${kib(wasm.raw)} (gzip ${kib(wasm.gzip)}) |`);
+  rows.push(`| the .wasm binaries in dist/ (plain, SIMD, threaded SIMD) | | | ${kib(wasm.raw)} (gzip ${kib(wasm.gzip)}) |`);
   for (const name of readdirSync(WORK).filter((d) => existsSync(join(WORK, d, 'sizes.json'))).sort()) {
     const s = JSON.parse(readFileSync(join(WORK, name, 'sizes.json'), 'utf8'));
     rows.push(`| app \`${name}\` on \`${s.entry}\` | ${kib(s.js.raw)} | ${kib(s.js.gzip)} | ${s.wasm.raw ? kib(s.wasm.raw) : 'none'} |`);

@@ -5,7 +5,10 @@
  * other (the script-tag test). Every file carries Access-Control-Allow-Origin: *, like a CDN, except
  * those under /e2e/pages/nocors/, for the tainted-canvas test. Any path ending in /datasets/cifar10-test.tar.gz is the local
  * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository. Paths under /stall/
- * answer with headers and then never send a byte (a stalled server, for the fault tests).
+ * answer with headers and then never send a byte (a stalled server, for the fault tests). /isolated/<path> is
+ * <path> with the headers that make a page cross-origin isolated (COOP same-origin, COEP require-corp): WASM
+ * threads. Every file already carries Cross-Origin-Resource-Policy: cross-origin, which require-corp wants of
+ * the other origin's files.
  */
 import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
@@ -27,7 +30,8 @@ function handler(req, res) {
     res.flushHeaders();
     return; // never ends; the browser gives up on its own
   }
-  let path = normalize(decodeURIComponent(url.pathname));
+  const isolated = url.pathname.startsWith('/isolated/');
+  let path = normalize(decodeURIComponent(isolated ? url.pathname.slice('/isolated'.length) : url.pathname));
   if (path.endsWith('/')) path += 'index.html';
   const wantsDataset = path.endsWith('/datasets/cifar10-test.tar.gz');
   const dataset = wantsDataset ? cifarArchive() : null;
@@ -52,6 +56,7 @@ function handler(req, res) {
   const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size, 'cache-control': 'no-store' };
   if (!path.startsWith('/e2e/pages/nocors/')) headers['access-control-allow-origin'] = '*';
   headers['cross-origin-resource-policy'] = 'cross-origin';
+  if (isolated) Object.assign(headers, { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
   res.writeHead(200, headers);
   createReadStream(file).pipe(res);
 }

@@ -12,12 +12,23 @@ import { BackendError, OptionError, type BackendAttempt, type BackendName } from
 export type BackendChoice = 'auto' | BackendName;
 const AUTO_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
-export interface BackendInfo {
+/** tfjs-backend-wasm's largest XNNPACK thread pool (it also caps it at navigator.hardwareConcurrency / 2). */
+export const MAX_WASM_THREADS = 8;
+
+/** What a backend's driver reports about the configuration it runs. */
+export interface BackendDetails {
+  /** WASM only: whether the SIMD build runs. */
+  wasmSimd?: boolean;
+  /** WASM only: the threads XNNPACK runs on (tfjs's getThreadsCount); 1 without the threaded build. */
+  wasmThreads?: number;
+  /** WASM only, when it runs on one thread: why ('not cross-origin isolated', 'numThreads: 1', ...). */
+  wasmThreadsOff?: string;
+}
+
+export interface BackendInfo extends BackendDetails {
   backend: BackendName;
   /** Why each backend tried before the one in use was skipped. */
   skipped: BackendAttempt[];
-  /** WASM only: whether the SIMD build runs. */
-  wasmSimd?: boolean;
   /** WebGPU only: the adapter is a software (fallback) one, e.g. SwiftShader. */
   softwareAdapter?: boolean;
   initMs: number;
@@ -26,6 +37,8 @@ export interface BackendInfo {
 export interface BackendOptions {
   /** Folder (ending in /) or file map holding the tfjs-backend-wasm .wasm binaries. */
   wasmPaths?: string | Record<string, string>;
+  /** WASM: XNNPACK's threads, 1..MAX_WASM_THREADS; undefined: tfjs's default. */
+  numThreads?: number;
   timeoutMs: number;
   /** Backends `auto` must not try (e.g. webgpu after its device was lost). */
   exclude?: BackendName[];
@@ -34,11 +47,16 @@ export interface BackendOptions {
 /** What a backend needs beyond tf.setBackend (its tfjs package registered it with tfjs when imported). */
 export interface BackendDriver {
   /** Before tf.setBackend: why the backend cannot run here, or null. */
-  prepare?(opts: BackendOptions): string | null;
+  prepare?(opts: BackendOptions): Promise<string | null> | string | null;
   /** After an init that failed or threw: undo what would stop a later load from trying again. */
   reset?(): void;
   /** After tf.setBackend resolved false: why, when the driver can find out (tfjs only logs it). */
   diagnose?(opts: BackendOptions): Promise<string>;
+  /** After a failed init (`reason`, reset already): true if the driver set up a lesser configuration of the
+   *  same backend to try next (WASM without threads), false if there is none. */
+  degrade?(reason: string): boolean;
+  /** After a successful init: what the backend runs, for `info`. */
+  describe?(): Promise<BackendDetails>;
 }
 
 /** The backends the imported entries enabled, with their drivers. */
@@ -103,19 +121,24 @@ async function probeWebGPU(timeoutMs: number, allowSoftware: boolean): Promise<[
   return [null, software !== null];
 }
 
+/** Initialise `name`, in a lesser configuration if its driver has one when the first fails: why not, or null. */
 async function activate(name: BackendName, opts: BackendOptions): Promise<string | null> {
   const driver = enabled.get(name)!;
-  try {
-    const unusable = driver.prepare?.(opts);
-    if (unusable) return unusable;
-    const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
-    if (ok && tf.getBackend() === name) return null;
-    driver.reset?.();
-    return driver.diagnose ? await driver.diagnose(opts) : `${name} failed to initialise`;
-  } catch (e) {
-    if (e instanceof Timeout) abandonInit(name);
-    driver.reset?.();
-    return (e as Error).message ?? String(e);
+  for (;;) {
+    let reason: string;
+    try {
+      const unusable = await driver.prepare?.(opts);
+      if (unusable) return unusable;
+      const ok = await withTimeout(tf.setBackend(name), opts.timeoutMs, `${name} initialisation`);
+      if (ok && tf.getBackend() === name) return null;
+      driver.reset?.();
+      reason = driver.diagnose ? await driver.diagnose(opts) : `${name} failed to initialise`;
+    } catch (e) {
+      if (e instanceof Timeout) abandonInit(name);
+      driver.reset?.();
+      reason = (e as Error).message ?? String(e);
+    }
+    if (!driver.degrade?.(reason)) return reason;
   }
 }
 
@@ -138,6 +161,11 @@ async function initBackendNow(choice: BackendChoice, opts: BackendOptions): Prom
   }
   const t0 = performance.now();
   const order = choice === 'auto' ? AUTO_ORDER.filter((b) => enabled.has(b) && !opts.exclude?.includes(b)) : [choice];
+  if (order.length === 0) {
+    // 'auto' after a lost WebGPU device, in a build with no other backend
+    const names = [...enabled.keys()].map((b) => `'${b}'`).join(', ');
+    throw new BackendError(`no backend to fall back to: this build enables only ${names}, ruled out (${opts.exclude?.join(', ')}: device lost); import 'iamnn/wasm' or 'iamnn/cpu' too for a fallback`, []);
+  }
   const skipped: BackendAttempt[] = [];
   // 'auto' takes a software WebGPU adapter only when there is no WASM to run instead
   const allowSoftware = choice === 'webgpu' || !enabled.has('wasm') || typeof WebAssembly === 'undefined';
@@ -145,8 +173,8 @@ async function initBackendNow(choice: BackendChoice, opts: BackendOptions): Prom
     let [reason, software] = name === 'webgpu' ? await probeWebGPU(opts.timeoutMs, allowSoftware) : [null, false];
     if (reason === null) reason = await activate(name, opts);
     if (reason === null) {
-      const wasmSimd = name === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : undefined;
-      return { backend: name, skipped, wasmSimd, softwareAdapter: name === 'webgpu' ? software : undefined, initMs: performance.now() - t0 };
+      const details = await enabled.get(name)!.describe?.();
+      return { backend: name, skipped, ...details, softwareAdapter: name === 'webgpu' ? software : undefined, initMs: performance.now() - t0 };
     }
     skipped.push({ backend: name, reason });
   }

@@ -39,12 +39,12 @@ export class ModelLoadError extends IamNNError {
   }
 }
 
-/** No requested backend could be initialised. `attempts` says why each one was skipped. */
+/** No requested backend could be initialised. `attempts` says why each one was skipped (none: none was left to try). */
 export class BackendError extends IamNNError {
   override name = 'BackendError';
   readonly attempts: readonly BackendAttempt[];
   constructor(message: string, attempts: readonly BackendAttempt[]) {
-    super(`${message}: ${attempts.map((a) => `${a.backend} (${a.reason})`).join('; ')}`);
+    super(attempts.length ? `${message}: ${attempts.map((a) => `${a.backend} (${a.reason})`).join('; ')}` : message);
     this.attempts = attempts;
   }
 }

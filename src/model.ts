@@ -3,7 +3,7 @@
  * as return values and as events, serialized calls, and disposal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dropLostWebGPU, ensureBackend, initBackend, onWebGPULost, webGPULossReason, type BackendChoice, type BackendOptions } from './backend';
+import { dropLostWebGPU, ensureBackend, initBackend, MAX_WASM_THREADS, onWebGPULost, webGPULossReason, type BackendChoice, type BackendInfo, type BackendOptions } from './backend';
 import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
 import { isA } from './dom-input';
@@ -30,7 +30,12 @@ export interface LoadOptions {
   /** Where the tfjs-backend-wasm `.wasm` files are: a folder URL ending in `/` or a file-name ->
    *  URL map. Default: the folder of this bundle (`dist/`), where the build puts them. */
   wasmPaths?: string | Record<string, string>;
-  /** Give up on a backend whose initialisation takes longer than this. Default: 10000 ms. */
+  /** WASM: how many threads XNNPACK runs on, 1 to 8. More than 1 needs a cross-origin isolated page (COOP and
+   *  COEP headers); tfjs also caps it at navigator.hardwareConcurrency / 2. Applies when the page's WASM backend
+   *  first initialises; `info.wasmThreads` says what runs. Default: tfjs's (that cap). */
+  numThreads?: number;
+  /** Give up on a backend whose initialisation takes longer than this (a threaded WASM init that does then
+   *  falls back to one thread, which gets as long again). Default: 10000 ms. */
   backendTimeoutMs?: number;
   /** Give up on the download when no data arrives for this long (a stalled server): a ModelLoadError
    *  naming the URL. Default: 30000 ms. */
@@ -116,6 +121,11 @@ export interface ModelInfo {
   backendSkipped: BackendAttempt[];
   /** WASM backend only: SIMD in use. */
   wasmSimd?: boolean;
+  /** WASM backend only: the threads XNNPACK runs on (1 unless the page is cross-origin isolated). */
+  wasmThreads?: number;
+  /** WASM backend only, on one thread: why ('not cross-origin isolated', 'numThreads: 1',
+   *  'threaded init failed: ...', a hardwareConcurrency below 4). */
+  wasmThreadsOff?: string;
   /** WebGPU backend only: the adapter is a software one (SwiftShader or a fallback adapter), far slower
    *  than WASM; 'auto' only picks one when WebAssembly is unavailable. */
   softwareAdapter?: boolean;
@@ -191,6 +201,11 @@ function serialize<T>(job: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** The fields of `info` that describe the backend in use (each one set, so a backend change clears the last's). */
+function backendFields(bk: BackendInfo): Pick<ModelInfo, 'backend' | 'wasmSimd' | 'wasmThreads' | 'wasmThreadsOff' | 'softwareAdapter'> {
+  return { backend: bk.backend, wasmSimd: bk.wasmSimd, wasmThreads: bk.wasmThreads, wasmThreadsOff: bk.wasmThreadsOff, softwareAdapter: bk.softwareAdapter };
+}
+
 function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v);
 }
@@ -233,7 +248,7 @@ class Model extends EventTarget implements IamNNModel {
         if (this.disposed) return;
         this.net = this.net.rebuild(); // the old network's tensors went with the device: dropped, not disposed
         const from = this.info.backend;
-        Object.assign(this.info, { backend: bk.backend, wasmSimd: bk.wasmSimd, softwareAdapter: undefined });
+        Object.assign(this.info, backendFields(bk));
         this.info.backendSkipped.push({ backend: 'webgpu', reason: `device lost (${reason})` });
         this.dispatchEvent(new CustomEvent('backendchange', { detail: { from, to: bk.backend, reason } }));
       } catch (e) {
@@ -415,7 +430,11 @@ export async function load(modelOrUrl: string | ModelSource, options: LoadOption
   const modelUrl = source.url;
   const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw new OptionError('fetch', 'no global fetch; pass options.fetch');
-  const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, timeoutMs: options.backendTimeoutMs ?? 10_000 };
+  const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, numThreads: options.numThreads, timeoutMs: options.backendTimeoutMs ?? 10_000 };
+  const { numThreads } = backendOptions;
+  if (numThreads !== undefined && !(isInt(numThreads) && numThreads >= 1 && numThreads <= MAX_WASM_THREADS)) {
+    throw new OptionError('numThreads', `${numThreads}; expected an integer from 1 to ${MAX_WASM_THREADS} (or none: tfjs's default)`);
+  }
   if (typeof backendOptions.timeoutMs !== 'number' || !(backendOptions.timeoutMs > 0)) {
     throw new OptionError('backendTimeoutMs', `${backendOptions.timeoutMs}; expected a number of milliseconds > 0 (Infinity: no limit)`);
   }
@@ -455,10 +474,8 @@ export async function load(modelOrUrl: string | ModelSource, options: LoadOption
     flops: spec.flops,
     inputSize: [spec.input.height, spec.input.width],
     haltingEpsilon: spec.haltingEpsilon,
-    backend: bk.backend,
+    ...backendFields(bk),
     backendSkipped: bk.skipped,
-    wasmSimd: bk.wasmSimd,
-    softwareAdapter: bk.softwareAdapter,
     cache,
     timings: { backendInitMs: bk.initMs, downloadMs, warmupMs: 0 },
   };

@@ -80,3 +80,30 @@ describe('backend selection', () => {
       .rejects.toThrow(`invalid option backend: "webgl"; expected one of 'auto', 'webgpu', 'wasm', 'cpu'`);
   });
 });
+
+describe('load options for the backend', () => {
+  it('numThreads must be an integer from 1 to 8; the OptionError lists the valid values', async () => {
+    const { files } = handModel({ haltP: 0.3, increments: [1, 2, 3] });
+    for (const numThreads of [0, 9, 1.5, '2', null]) {
+      await expect(load('http://test/model.json', { fetch: fakeFetch(files), numThreads: numThreads as never })).rejects.toMatchObject({
+        name: 'OptionError',
+        option: 'numThreads',
+        message: `invalid option numThreads: ${numThreads}; expected an integer from 1 to 8 (or none: tfjs's default)`,
+      });
+    }
+  });
+});
+
+describe('after a lost WebGPU device', () => {
+  it('a build with WebGPU only has no backend to fall back to, and its BackendError says so', async () => {
+    vi.resetModules();
+    await import('../src/webgpu');
+    const { initBackend } = await import('../src/backend');
+    const recovery = initBackend('auto', { timeoutMs: 1000, exclude: ['webgpu'] });
+    await expect(recovery).rejects.toMatchObject({
+      name: 'BackendError',
+      attempts: [],
+      message: "no backend to fall back to: this build enables only 'webgpu', ruled out (webgpu: device lost); import 'iamnn/wasm' or 'iamnn/cpu' too for a fallback",
+    });
+  });
+});

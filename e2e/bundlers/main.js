@@ -1,6 +1,6 @@
 // A fresh app that follows the README literally: the package (or one backend's entry: the test rewrites this
 // import) and its model module from the npm tarball, built by the bundler under test. It classifies the first
-// parity image on the backend 'auto' picks and publishes what it got.
+// parity image on the backend 'auto' picks and publishes what it got (with its WASM threads).
 import { load } from 'iamnn';
 import cifar10 from 'iamnn/models/cifar10';
 
@@ -15,7 +15,8 @@ async function main() {
   }
   const model = await load(cifar10, { backend: 'auto' });
   const r = await model.classify(new ImageData(rgba, w, h));
-  return { backend: r.backend, iterations: r.iterations, logits: r.logits, want: { iterations: parity.iterations[0], logits: parity.logits[0] } };
+  const { wasmThreads, wasmThreadsOff } = model.info;
+  return { backend: r.backend, wasmThreads, wasmThreadsOff, iterations: r.iterations, logits: r.logits, want: { iterations: parity.iterations[0], logits: parity.logits[0] } };
 }
 
 main().then((r) => { window.result = r; }, (e) => { window.result = { error: `${e.name}: ${e.message}` }; });

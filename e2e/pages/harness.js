@@ -23,12 +23,12 @@ function plain(result) {
 /**
  * Classify the parity images as in-document canvases, one by one and as a batch. `numTensors`
  * (pages that share the SDK's tfjs engine) reads tf.memory().numTensors: after load, after the
- * calls and after dispose, so a leak on the browser backends shows.
+ * calls and after dispose, so a leak on the browser backends shows. `loadOptions` go to load too.
  */
-export async function runParity(IamNN, { modelUrl, parityUrl, backend }, numTensors = () => null) {
+export async function runParity(IamNN, { modelUrl, parityUrl, backend, loadOptions = {} }, numTensors = () => null) {
   const parity = await (await fetch(parityUrl)).json();
   const progress = [];
-  const model = await IamNN.load(modelUrl, { backend, onProgress: (p) => progress.push(p.fraction) });
+  const model = await IamNN.load(modelUrl, { ...loadOptions, backend, onProgress: (p) => progress.push(p.fraction) });
   const tensors = { loaded: numTensors() };
   const domEvents = [];
   const onDom = (e) => domEvents.push({ target: e.target.id, classIndex: e.detail.classIndex, iterations: e.detail.iterations });
