@@ -30,7 +30,7 @@ const ESM_ENTRIES = {
 };
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
-// The threaded build's factory file, which src/backend-wasm.ts inlines as text (`?raw`) for tfjs's pthread workers
+// The threaded build's factory file, which src/backend-wasm.ts loads as text (`?raw`) for tfjs's pthread workers
 const THREADED_FACTORY = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 
 function shipWasm(): Plugin {
@@ -51,8 +51,9 @@ function shipWasm(): Plugin {
 }
 
 /**
- * Minify the inlined threaded factory file (54 KiB as published, 32 after; gzip 12 -> 9): each bundle with
- * WASM carries it. Its top-level `var WasmBackendModuleThreadedSimd`, which the workers read, keeps its name.
+ * Minify the threaded factory file's text (54 KiB as published, 32 after; gzip 12 -> 9), a lazy chunk of the ES
+ * module entries and inlined in the self-contained bundles. Its top-level `var WasmBackendModuleThreadedSimd`,
+ * which the workers read, keeps its name.
  */
 function minifyThreadedFactoryText(): Plugin {
   return {
@@ -86,6 +87,8 @@ export default defineConfig(({ mode }) => {
         fileName: (_format, entry) => (iife ? 'iamnn.iife.js' : standalone ? 'iamnn.standalone.js' : worker ? 'iamnn.worker.js' : `${entry}.js`),
       },
       rollupOptions: {
+        // one file each, the threaded factory's text inside (the ES module entries keep it a lazy chunk)
+        output: { codeSplitting: !selfContained },
         // tfjs stays a peer import, but not the factory file's text: an app's bundler has no `?raw`
         external: selfContained ? [] : (id) => id.startsWith('@tensorflow/') && !id.endsWith('?raw'),
       },

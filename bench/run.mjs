@@ -5,7 +5,9 @@
  * from the shipped model by bench/export_onnx.py (Debian's python3-torch).
  *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm] [--only=adaptive] [--label=name]
  * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change);
- * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time).
+ * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time);
+ * --only=threads [--threads=1,2] compares WASM thread counts: one cross-origin isolated page per count
+ * (e2e/serve.mjs's /isolated/), reps alternated between them, at batch 1 and 32.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,17 +24,59 @@ const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disab
 
 if (!existsSync('models/cifar10/model.json')) throw new Error('no models/cifar10/model.json');
 const onnx = 'bench/onnx/cifar10-max.onnx';
-if (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs) {
+if (args.only !== 'threads' && (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs)) {
   execFileSync('/usr/bin/python3', ['-m', 'bench.export_onnx', `--out=${onnx}`], { stdio: 'inherit' });
 }
 await build({ configFile: 'bench/vite.config.ts', logLevel: 'warn' });
 const server = spawn(process.execPath, ['e2e/serve.mjs', '4175'], { stdio: ['ignore', 'pipe', 'inherit'] });
 await new Promise((resolve) => server.stdout.once('data', resolve));
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * WASM at each of `counts` threads, in one browser: a page per count (the WASM backend keeps its threads for the
+ * page's lifetime), every rep timing each page in turn, the order reversed every other rep. tfjs runs at most
+ * navigator.hardwareConcurrency / 2 threads, so the pages report twice the largest count as their cores (a CDP
+ * override): on a 2-core machine, 2 threads then run on both cores.
+ */
+async function threadsComparison(counts) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROME_ARGS });
+  browserVersion = browser.version();
+  const runs = [];
+  for (const numThreads of counts) {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`[${numThreads} threads] page error: ${e.message}`));
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setHardwareConcurrencyOverride', { hardwareConcurrency: 2 * Math.max(...counts) });
+    await page.goto(`${ORIGIN}/isolated/bench/page/dist/index.html`);
+    await page.waitForFunction(() => window.benchReady === true);
+    const info = await page.evaluate((o) => window.prepareThreads(o), {
+      modelUrl: `${ORIGIN}/models/cifar10/model.json`, datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, numThreads, images: 128,
+    });
+    if (info.wasmThreads !== numThreads) throw new Error(`numThreads ${numThreads} ran ${info.wasmThreads} thread(s): ${info.wasmThreadsOff}`);
+    runs.push({ numThreads, page, info, ms: { 1: [], 32: [] } });
+  }
+  console.error(`timing ${counts.join(' vs ')} threads…`);
+  for (let r = 0; r < reps; r++) {
+    for (const batch of [1, 32]) {
+      for (const run of r % 2 ? [...runs].reverse() : runs) run.ms[batch].push(await run.page.evaluate((b) => window.timeThreads({ batch: b }), batch));
+    }
+  }
+  const out = [];
+  for (const { numThreads, page, info, ms } of runs) {
+    const { numTensorsAfter } = await page.evaluate(() => window.endThreads());
+    if (numTensorsAfter) throw new Error(`${numThreads} threads: ${numTensorsAfter} tensors left after the benchmark`);
+    out.push({ numThreads, info, batch1MsPerImage: median(ms[1]), batch32MsPerImage: median(ms[32]), reps: ms });
+  }
+  await browser.close();
+  return { backend: 'wasm', threads: out };
+}
+
 const results = [];
 let browserVersion = '';
 try {
-  for (const backend of backends) {
+  if (args.only === 'threads') results.push(await threadsComparison((args.threads ?? '1,2').split(',').map(Number)));
+  for (const backend of args.only === 'threads' ? [] : backends) {
     const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: backend === 'webgpu' ? [...CHROME_ARGS, '--enable-unsafe-webgpu'] : CHROME_ARGS });
     browserVersion = browser.version();
     const page = await browser.newPage();
@@ -84,6 +128,16 @@ if (args.only === 'profile') {
     }
   }
   console.log(`\nwritten to ${file}`);
+  process.exit(0);
+}
+if (args.only === 'threads') {
+  const [base, ...more] = results[0].threads;
+  for (const t of results[0].threads) {
+    const vs = t === base ? '' : `: ${base.numThreads} thread(s) / ${t.numThreads} = ${(base.batch1MsPerImage / t.batch1MsPerImage).toFixed(2)}x at batch 1, ${(base.batch32MsPerImage / t.batch32MsPerImage).toFixed(2)}x at batch 32`;
+    console.log(`${t.numThreads} thread(s) (${t.info.wasmThreadsOff ?? 'threaded build'}): batch 1 ${f1(t.batch1MsPerImage)}, batch 32 ${f1(t.batch32MsPerImage)} ms/img${vs}`);
+  }
+  if (!more.length) console.log('(one thread count only)');
+  console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}; medians of ${reps} alternated reps; written to ${file}`);
   process.exit(0);
 }
 const pct = (x) => `${(100 * x).toFixed(0)}%`;

@@ -11,8 +11,6 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 // Not re-exported by the package; the same module instances its index uses (no exports map to forbid it).
 import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js';
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
-// That factory's file as text, inlined at build time (minified by vite.config.ts)
-import threadedFactoryFile from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?raw';
 import { enableBackend, type BackendOptions } from './backend';
 import { setDefaultWasmPaths } from './model';
 
@@ -24,10 +22,12 @@ const THREADED_FILE = 'tfjs-backend-wasm-threaded-simd.wasm';
  * source text (`factory.toString()`). The factory reads `_scriptDir`, a variable of the closure around it,
  * which a minifier renames: that text alone then throws in every worker ("e is not defined") and the init
  * waits for its thread pool forever (the hang of minified apps and of our own bundles). The factory's whole
- * file, evaluated in the worker, defines everything it needs.
+ * file, evaluated in the worker, defines everything it needs. Its text is a chunk of its own, loaded here
+ * only (an app's bundler splits it off; the self-contained bundles inline it), minified by vite.config.ts.
  */
-function makeThreadedFactorySelfContained(): void {
-  const script = `(() => {\n${threadedFactoryFile}\nreturn WasmBackendModuleThreadedSimd;\n})()`;
+async function makeThreadedFactorySelfContained(): Promise<void> {
+  const { default: file } = await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?raw');
+  const script = `(() => {\n${file}\nreturn WasmBackendModuleThreadedSimd;\n})()`;
   (threadedFactory as { toString(): string }).toString = () => script;
 }
 
@@ -85,7 +85,7 @@ export function enableWasm(defaultPaths: BackendOptions['wasmPaths']): void {
       tryingThreads = threadsOff === null;
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', tryingThreads);
       if (tryingThreads) {
-        makeThreadedFactorySelfContained();
+        await makeThreadedFactorySelfContained();
         setThreadsCount(opts.numThreads ?? -1); // -1: tfjs's default
       }
       if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);

@@ -187,11 +187,45 @@ async function measure(o: Options) {
   return out;
 }
 
+/**
+ * WASM threads: bench/run.mjs --only=threads opens one isolated page per thread count and alternates
+ * timeThreads() between them, rep by rep. The page's WASM backend keeps its thread count, hence a page each.
+ */
+let threadsRun: { model: IamNNModel; x: tf.Tensor4D } | null = null;
+
+async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThreads: number; images: number }) {
+  const model = await load(o.modelUrl, { backend: 'wasm', numThreads: o.numThreads });
+  const data = await images(o.datasetUrl, o.images);
+  if (!data) throw new Error(`the benchmark needs the CIFAR-10 test archive at ${o.datasetUrl}`);
+  threadsRun = { model, x: data.x };
+  await timeThreads({ batch: 32 }); // warm both batch sizes
+  await timeThreads({ batch: 1 });
+  const { wasmThreads, wasmThreadsOff, wasmSimd } = model.info;
+  return { wasmThreads, wasmThreadsOff, wasmSimd, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+}
+
+/** One rep: every prepared image classified at `batch` (the default, adaptive settings); ms per image. */
+async function timeThreads({ batch }: { batch: number }): Promise<number> {
+  const { model, x } = threadsRun!;
+  const n = batch === 1 ? Math.min(32, x.shape[0]) : x.shape[0];
+  const batches = Array.from({ length: Math.floor(n / batch) }, (_, i) => tf.slice(x, [i * batch, 0, 0, 0], [batch, -1, -1, -1]) as tf.Tensor4D);
+  const ms = await time(async () => { for (const b of batches) await model.classifyBatch(b); });
+  tf.dispose(batches);
+  return ms / (batches.length * batch);
+}
+
+function endThreads() {
+  threadsRun?.x.dispose();
+  threadsRun?.model.dispose();
+  threadsRun = null;
+  return { numTensorsAfter: tf.memory().numTensors };
+}
+
 /** Every variant of the run, then the tensors left over (the driver fails on any). */
 async function runBench(o: Options) {
   const out = await measure(o);
   return { ...out, numTensorsAfter: tf.memory().numTensors };
 }
 
-(window as unknown as Record<string, unknown>).runBench = runBench;
+Object.assign(window, { runBench, prepareThreads, timeThreads, endThreads });
 (window as unknown as Record<string, unknown>).benchReady = true;
