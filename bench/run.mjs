@@ -134,7 +134,7 @@ if (args.only === 'threads') {
   const [base, ...more] = results[0].threads;
   for (const t of results[0].threads) {
     const vs = t === base ? '' : `: ${base.numThreads} thread(s) / ${t.numThreads} = ${(base.batch1MsPerImage / t.batch1MsPerImage).toFixed(2)}x at batch 1, ${(base.batch32MsPerImage / t.batch32MsPerImage).toFixed(2)}x at batch 32`;
-    console.log(`${t.numThreads} thread(s) (${t.info.wasmThreadsOff ?? 'threaded build'}): batch 1 ${f1(t.batch1MsPerImage)}, batch 32 ${f1(t.batch32MsPerImage)} ms/img${vs}`);
+    console.log(`${t.numThreads} thread(s) (${t.info.wasmThreadsOff ?? 'threaded build'}; init ${f1(t.info.backendInitMs)} ms): batch 1 ${f1(t.batch1MsPerImage)}, batch 32 ${f1(t.batch32MsPerImage)} ms/img${vs}`);
   }
   if (!more.length) console.log('(one thread count only)');
   console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}; medians of ${reps} alternated reps; written to ${file}`);

@@ -200,8 +200,8 @@ async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThre
   threadsRun = { model, x: data.x };
   await timeThreads({ batch: 32 }); // warm both batch sizes
   await timeThreads({ batch: 1 });
-  const { wasmThreads, wasmThreadsOff, wasmSimd } = model.info;
-  return { wasmThreads, wasmThreadsOff, wasmSimd, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+  const { wasmThreads, wasmThreadsOff, wasmSimd, timings } = model.info;
+  return { wasmThreads, wasmThreadsOff, wasmSimd, backendInitMs: timings.backendInitMs, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
 }
 
 /** One rep: every prepared image classified at `batch` (the default, adaptive settings); ms per image. */
