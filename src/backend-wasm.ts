@@ -31,8 +31,8 @@ async function makeThreadedFactorySelfContained(): Promise<void> {
   (threadedFactory as { toString(): string }).toString = () => script;
 }
 
-/** tfjs's own test for WebAssembly threads (SharedArrayBuffer can be posted, atomics validate), read before
- *  this driver first sets the flag. */
+/** tfjs's own test for WebAssembly threads (SharedArrayBuffer can be posted, atomics validate), read once,
+ *  before this driver first sets the flag. */
 let threadSupport: Promise<boolean> | undefined;
 /** Why the threaded build failed on this page: later loads go single-threaded at once. */
 let threadedFailure: string | null = null;
@@ -45,7 +45,7 @@ let threadsOff: string | null = null;
 async function whyNoThreads(numThreads: number | undefined): Promise<string | null> {
   if (numThreads === 1) return 'numThreads: 1';
   if (!globalThis.crossOriginIsolated) return 'not cross-origin isolated';
-  if (!(await (threadSupport ??= tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT').then(Boolean)))) return 'WebAssembly threads are not available';
+  if (!(await threadSupport)) return 'WebAssembly threads are not available';
   if (!(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) return 'no WebAssembly SIMD (the threaded build needs it)';
   const cores = navigator.hardwareConcurrency;
   // tfjs runs at most hardwareConcurrency / 2 threads: below 4 the threaded build would run one
@@ -79,6 +79,7 @@ export function enableWasm(defaultPaths: BackendOptions['wasmPaths']): void {
     async prepare(opts) {
       tryingThreads = false;
       if (typeof WebAssembly === 'undefined') return 'WebAssembly is not available';
+      threadSupport ??= tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT').then(Boolean);
       // initialised already (by an earlier load): it keeps its threads, which describe() reports
       if (tf.engine().registry.wasm) return null;
       threadsOff = await whyNoThreads(opts.numThreads);
