@@ -7,6 +7,7 @@ import { fakeFetch, parityImages, readModelDir, type Parity } from './helpers';
 
 const MODELS = [
   { name: 'tiny random fixture', dir: 'test/fixtures/tiny' },
+  { name: 'tiny 64x64 four-stage fixture (Tiny-ImageNet shape, ids beside labels)', dir: 'test/fixtures/tiny64' },
   { name: 'shipped CIFAR-10 model', dir: 'models/cifar10' },
 ];
 

@@ -1,18 +1,22 @@
-"""Evaluate trained checkpoints on the CIFAR-10 test set and write models/<name>/report.json.
+"""Evaluate trained checkpoints on a held-out set and write models/<name>/report.json: CIFAR-10's test set, or the
+held-out split of the data the run was trained on (Tiny-ImageNet's 10,000 val images; --data= to name another).
 
     /usr/bin/python3 -m training.evaluate --ckpt=training/runs/iamnn/ckpt.pt \
         --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json \
         [--compare=other/ckpt.pt,...]   # other IamNN runs, one row each at their own threshold
         [--peer=training/runs/resnet20-60ep/ckpt.pt,...]   # static ResNets trained with the same recipe
         [--carry=models/cifar10/report.json]   # keep that report's rows of runs whose checkpoint was removed
+        [--data=tiny-imagenet-200]   # default: the run's own data (CIFAR-10 for runs from before it was kept)
+        [--limit=500]   # only the first 500 held-out images (a smoke test; the report says how many it used)
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
 (each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
 the unshared baseline (--baseline=a.pt,b.pt: one row per run, e.g. 24 and 60 epochs); static peers (--peer:
-He et al.'s CIFAR ResNets, training/resnet.py). Each with accuracy,
-params and FLOPs min/mean/max. Also per-stage iteration histograms (the paper's Figure 2) for the shipped
-setting and the training curve (tau, precision, test accuracy, iterations per epoch) from the run's log.
+He et al.'s CIFAR ResNets or the 64x64 ResNet-18, training/resnet.py). Each with top-1 and top-5 accuracy
+(`accuracy` is top-1), params and FLOPs min/mean/max. Also per-stage iteration histograms of every stage (the
+paper's Figure 2) for the shipped setting and the training curve (tau, precision, test accuracy, iterations per
+epoch) from the run's log.
 """
 from __future__ import annotations
 
@@ -25,26 +29,58 @@ from pathlib import Path
 
 import torch
 
-from training.data import DEFAULT_DATA, load_split, normalize, to_tensor
+from training.data import CLASSES, DEFAULT_DATA, load_dataset, normalize, to_tensor
 from training.model import IamNN, ModelConfig, count_params, flops_of
-from training.resnet import CifarResNet, ResNetConfig
+from training.resnet import CifarResNet, ResNet18, ResNet18Config, ResNetConfig
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 CAP_FRACTIONS = (0.25, 0.5, 0.75)  # per-call iteration caps: this fraction of each stage's maximum, rounded up
+TOP_K = 5
+CIFAR10_TEST = "CIFAR-10 test set (10,000 images, JPEG q75 copy)"
 
 
-def build_model(arch: str, model_config: dict) -> IamNN | CifarResNet:
-    """The network a checkpoint's `arch` names: "iamnn" (IamNN or its unshared baseline) or "resnet"."""
+def build_model(arch: str, model_config: dict) -> IamNN | CifarResNet | ResNet18:
+    """The network a checkpoint's `arch` names: "iamnn" (IamNN or its unshared baseline), "resnet" (CIFAR) or
+    "resnet18"."""
     if arch == "resnet":
         return CifarResNet(ResNetConfig(**model_config))
+    if arch == "resnet18":
+        return ResNet18(ResNet18Config(**model_config))
     return IamNN(ModelConfig(**model_config))
 
 
-def load_ckpt(path: str) -> tuple[IamNN | CifarResNet, dict]:
+def load_ckpt(path: str) -> tuple[IamNN | CifarResNet | ResNet18, dict]:
     ckpt = torch.load(path, map_location="cpu")
     model = build_model(ckpt.get("arch", "iamnn"), ckpt["model_config"])
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt
+
+
+def trained_ids(ckpt: dict) -> list[str]:
+    """The class ids, in output order, a checkpoint's network was trained on: those train.py keeps with it, or
+    CIFAR-10's for a checkpoint from before it kept them."""
+    return ckpt["dataset"]["ids"] if "dataset" in ckpt else list(CLASSES)
+
+
+def trained_source(ckpt: dict) -> str:
+    """The data a checkpoint's run was trained on (CIFAR-10 for runs from before train.py kept it)."""
+    return ckpt["dataset"]["source"] if "dataset" in ckpt else DEFAULT_DATA
+
+
+def check_classes(ckpt: dict, ids, path: str, source: str) -> None:
+    if trained_ids(ckpt) != list(ids):
+        raise SystemExit(f"{path} was trained on other classes ({len(trained_ids(ckpt))}, e.g. {trained_ids(ckpt)[0]}) "
+                         f"than {source} has ({len(ids)}, e.g. {ids[0]})")
+
+
+def held_out_set(source: str, image_size: int) -> tuple[torch.Tensor, torch.Tensor, tuple[str, ...], str]:
+    """Images (uint8 NCHW), labels, class ids and a description of the held-out split of `source` (resized to
+    image_size if > 0, as train.py --image_size)."""
+    d = load_dataset(source, "test", image_size or None)
+    cifar10 = d.ids == CLASSES and d.x.shape[1:3] == (32, 32)
+    description = CIFAR10_TEST if cifar10 else (f"{Path(source).name}: the held-out split (Tiny-ImageNet: val), "
+                                                f"{len(d.y):,} images of {len(d.ids)} classes")
+    return to_tensor(d.x), torch.from_numpy(d.y), d.ids, description
 
 
 @torch.no_grad()
@@ -65,17 +101,20 @@ def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, 
 
 
 def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dict:
-    """Accuracy, FLOPs stats and iteration counts over a test set."""
+    """Top-1 and top-5 accuracy, FLOPs stats and iteration counts over a test set."""
     logits, iters = predict(model, x, norm, **kw)
     pred = logits.argmax(1)
+    top = logits.topk(min(TOP_K, logits.shape[1]), 1).indices
     flops = flops_of(iters, model.flops())
-    return {"accuracy": (pred == y).float().mean().item(), "flops_min": flops.min().item(),
+    return {"accuracy": (pred == y).float().mean().item(), "top5": (top == y[:, None]).any(1).float().mean().item(),
+            "flops_min": flops.min().item(),
             "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),
             "mean_iterations": iters.float().mean(0).tolist(), "iters": iters, "flops": flops}
 
 
 def row(name: str, r: dict, model: IamNN, **extra) -> dict:
-    return {"name": name, "params": count_params(model), "accuracy": r["accuracy"], "flops_min": r["flops_min"],
+    return {"name": name, "params": count_params(model), "accuracy": r["accuracy"], "top5": r["top5"],
+            "flops_min": r["flops_min"],
             "flops_mean": r["flops_mean"], "flops_max": r["flops_max"], "mean_iterations": r["mean_iterations"],
             "flops_max_possible": model.flops()["max"], **extra}
 
@@ -134,8 +173,13 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"no checkpoint at: {', '.join(missing)}")
     model, ckpt = load_ckpt(ckpt_path)
     norm = ckpt["normalization"]
-    xs, ys = load_split(args.get("data", DEFAULT_DATA), "test")
-    x, y = to_tensor(xs), torch.from_numpy(ys)
+    source = args.get("data") or trained_source(ckpt)
+    x, y, ids, description = held_out_set(source, ckpt["train_config"].get("image_size", 0))
+    if args.get("limit"):
+        x, y = x[:int(args["limit"])], y[:int(args["limit"])]
+        description += f"; only its first {len(y):,}"
+    for path in (ckpt_path, *compare, *baselines, *peers):
+        check_classes(torch.load(path, map_location="cpu") if path != ckpt_path else ckpt, ids, path, source)
     t0 = time.time()
     cfg = model.cfg
     shipped = run(model, x, y, norm)
@@ -176,7 +220,8 @@ def main(argv: list[str]) -> None:
         peer, pck = load_ckpt(path)
         pcurve = training_curve(path)
         precision = precision_history(pcurve, pck)
-        rows.append(row(f"Static ResNet-{peer.cfg.depth} (He et al., same recipe, {precision}, {pck['epoch']} epochs)",
+        network = "ResNet-18 (3x3 stem," if isinstance(peer, ResNet18) else f"ResNet-{peer.cfg.depth} (He et al.,"
+        rows.append(row(f"Static {network} same recipe, {precision}, {pck['epoch']} epochs)",
                         run(peer, x, y, pck["normalization"]), peer, epochs=pck["epoch"],
                         train_s=train_seconds(pcurve, pck), ckpt=path, precision=precision))
     if args.get("carry"):  # superseded runs: their checkpoints left the repository, their measured rows stay
@@ -186,7 +231,7 @@ def main(argv: list[str]) -> None:
     hist = [torch.bincount(shipped["iters"][:, k], minlength=t + 1)[1:].tolist() for k, t in enumerate(cfg.max_iters)]
     order = torch.argsort(shipped["flops"])
     report = {
-        "dataset": "CIFAR-10 test set (10,000 images, JPEG q75 copy)",
+        "dataset": description,
         "rows": rows,
         "iteration_histograms": hist,
         "easiest_test_indices": order[:16].tolist(),
@@ -202,7 +247,7 @@ def main(argv: list[str]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
     for r in rows:
-        print(f"{r['name']:<48} acc {100 * r['accuracy']:.2f}%  params {r['params']:,}  "
+        print(f"{r['name']:<48} top-1 {100 * r['accuracy']:.2f}%  top-5 {100 * r['top5']:.2f}%  params {r['params']:,}  "
               f"FLOPs {r['flops_min'] / 1e6:.1f}/{r['flops_mean'] / 1e6:.1f}/{r['flops_max'] / 1e6:.1f} M  "
               f"iters {[round(v, 2) for v in r['mean_iterations']]}")
 

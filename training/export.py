@@ -1,12 +1,16 @@
 """Convert a trained IamNN checkpoint to the web model format (docs/model-format.md).
 
     /usr/bin/python3 -m training.export --ckpt=training/runs/iamnn/ckpt.pt --out=models/cifar10
-    /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny     # small random test model
+    /usr/bin/python3 -m training.export --ckpt=training/runs/tin-iamnn/ckpt.pt --out=models/tiny-imagenet
+    /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny     # small random test model (2 stages, 32x32)
+    /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny64 --size=64   # 4 stages, 64x64, 12 classes
 
 Writes model.json + equal-size weight shards (the last one smaller or equal, sha256 each) and
 parity.json: test inputs with PyTorch's logits, per-stage iterations and FLOPs, which the TypeScript
-runtime must reproduce (logits within 1e-4, iterations exactly). report.json comes from
-training/evaluate.py.
+runtime must reproduce (logits within 1e-4, iterations exactly). The input size, the labels and their ids
+(Tiny-ImageNet's wnids) are the run's data's, kept in its checkpoint (CIFAR-10's for runs from before it kept
+them); the parity images are the first 32 of that data's held-out split (--data= to read it elsewhere).
+report.json comes from training/evaluate.py.
 """
 from __future__ import annotations
 
@@ -75,14 +79,17 @@ def _encode(a: np.ndarray, quantize: str | None) -> tuple[bytes, dict | None]:
     raise ValueError(f"quantize must be one of None, 'float16', 'uint8'; got {quantize!r}")
 
 
-def model_spec(model: IamNN, mean, std, labels) -> dict:
+def model_spec(model: IamNN, mean, std, labels, ids) -> dict:
     cfg = model.cfg
     cins = (cfg.stem_channels,) + tuple(cfg.widths[:-1])
+    if len(labels) != cfg.num_classes or len(ids) != cfg.num_classes:
+        raise ValueError(f"{len(labels)} labels and {len(ids)} ids for a network with {cfg.num_classes} outputs")
     return {
-        "input": {"height": 32, "width": 32, "channels": 3, "channelOrder": "RGB",
+        "input": {"height": cfg.input_size, "width": cfg.input_size, "channels": 3, "channelOrder": "RGB",
                   "layout": "NHWC", "resize": "center-crop-area"},
         "normalization": {"formula": "(x / 255 - mean) / std", "mean": list(mean), "std": list(std)},
         "labels": list(labels),
+        "ids": list(ids),
         "stem": {"channels": cfg.stem_channels, "kernel": 3, "poolAfter": 2 if cfg.stem_pool else 1},
         "stages": [{"inChannels": ci, "channels": c, "bottleneck": b, "maxIterations": t,
                     "poolBefore": 1 if k == 0 else 2}
@@ -93,8 +100,9 @@ def model_spec(model: IamNN, mean, std, labels) -> dict:
     }
 
 
-def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_bytes: int = 1 << 20,
+def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, ids=None, shard_bytes: int = 1 << 20,
                  quantize: str | None = None) -> dict:
+    """Write the web model folder; `ids`: the labels' stable ids (default: the labels themselves)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     specs, blobs = [], []
     for name, arr in named_weights(model):
@@ -114,7 +122,7 @@ def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, shard_b
     manifest = {"format": FORMAT, "formatVersion": FORMAT_VERSION,
                 "weightsManifest": [{"paths": paths, "weights": specs,
                                      "sha256": [hashlib.sha256(s).hexdigest() for s in shards]}],
-                "iamnn": model_spec(model, mean, std, labels)}
+                "iamnn": model_spec(model, mean, std, labels, labels if ids is None else ids)}
     (out_dir / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
     write_model_module(out_dir, paths)
     return manifest
@@ -168,7 +176,8 @@ def load_web_model(model_dir: Path) -> tuple[IamNN, dict]:
     manifest, w = read_web_weights(model_dir)
     spec = manifest["iamnn"]
     st = spec["stages"]
-    cfg = ModelConfig(num_classes=len(spec["labels"]), stem_channels=spec["stem"]["channels"],
+    cfg = ModelConfig(num_classes=len(spec["labels"]), input_size=spec["input"]["height"],
+                      stem_channels=spec["stem"]["channels"],
                       stem_pool=spec["stem"]["poolAfter"] == 2, widths=tuple(s["channels"] for s in st),
                       bottlenecks=tuple(s["bottleneck"] for s in st), max_iters=tuple(s["maxIterations"] for s in st),
                       act_hidden=spec["act"]["hidden"][0], eps=spec["haltingEpsilon"])
@@ -225,45 +234,78 @@ def randomize(model: IamNN, seed: int) -> IamNN:
     return model.eval()
 
 
-def varied_images(n: int, seed: int) -> np.ndarray:
+def varied_images(n: int, seed: int, size: int = 32) -> np.ndarray:
     """uint8 NHWC noise images of random colour and contrast (so a random model's halting varies)."""
     g = torch.Generator().manual_seed(seed)
-    noise = torch.rand(n, 32, 32, 3, generator=g)
+    noise = torch.rand(n, size, size, 3, generator=g)
     level, contrast = torch.rand(n, 1, 1, 3, generator=g), torch.rand(n, 1, 1, 1, generator=g)
     return (255 * (level + contrast * (noise - 0.5))).clamp(0, 255).round().to(torch.uint8).numpy()
 
 
 TINY = ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(4, 6), act_hidden=16,
                    halt_bias=0.0, eps=0.01)
+# Tiny-ImageNet's shape in miniature: 64x64 input, stem + max-pool, four stages with max-pools between, ids beside
+# the labels (as the wnids are), 12 classes
+TINY64 = ModelConfig(num_classes=12, input_size=64, stem_channels=4, widths=(4, 8, 8, 12), bottlenecks=(2, 4, 4, 6),
+                     max_iters=(4, 4, 4, 4), act_hidden=8, halt_bias=0.0, eps=0.01)
 
 
-def tiny_fixture(out_dir: Path) -> None:
-    """A small random IamNN whose halting varies per image; its parity.json tests the runtime."""
+@torch.no_grad()
+def spread_halting(model: IamNN, x: torch.Tensor, spread: float = 3.0) -> IamNN:
+    """Rescale each stage's last ACT layer so that its first halting score has mean 0 and std `spread` over the
+    images x (stage by stage, each seeing the stages before it rescaled). Past two stages a randomized model's
+    scores hardly differ between images, so every image would halt alike there. For test models only."""
+    for stage in model.stages:
+        scores = []
+        hook = stage.act.fc3.register_forward_hook(lambda mod, inp, out: scores.append(out.squeeze(1)))
+        model(x)
+        hook.remove()
+        first = scores[0]
+        gain = spread / first.std().clamp_min(1e-6)
+        stage.act.fc3.weight.mul_(gain)
+        stage.act.fc3.bias.sub_(first.mean()).mul_(gain)
+    return model
+
+
+def tiny_fixture(out_dir: Path, size: int = 32) -> None:
+    """A small random IamNN whose halting varies per image; its parity.json tests the runtime. size 32: TINY
+    (test/fixtures/tiny, 16 images); 64: TINY64 (test/fixtures/tiny64, 8 images)."""
+    cfg, n = {32: (TINY, 16), 64: (TINY64, 8)}[size]
     torch.manual_seed(1234)
-    model = randomize(IamNN(TINY), 99)
+    model = randomize(IamNN(cfg), 99)
     mean, std = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
-    labels = [f"class{i}" for i in range(TINY.num_classes)]
-    export_model(model, out_dir, mean, std, labels, shard_bytes=8192)
-    images = varied_images(16, 7)
+    images = varied_images(n, 7, size)
     images[1] = 0  # a flat image and a saturated one: edge cases for normalization
     images[2] = 255
+    if cfg is TINY64:  # halting that varies in all four stages
+        spread_halting(model, normalize(torch.from_numpy(images).permute(0, 3, 1, 2), mean, std))
+    labels = [f"class{i}" for i in range(cfg.num_classes)]
+    ids = None if cfg is TINY else [f"n{i:08d}" for i in range(cfg.num_classes)]
+    export_model(model, out_dir, mean, std, labels, ids, shard_bytes=8192)
     (out_dir / "parity.json").write_text(json.dumps(parity_vectors(model, images, mean, std)) + "\n")
 
 
 def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     if "fixture" in args:
-        tiny_fixture(Path(args["fixture"]))
+        tiny_fixture(Path(args["fixture"]), int(args.get("size", 32)))
         return
-    ckpt = torch.load(args.get("ckpt", "training/runs/iamnn/ckpt.pt"), map_location="cpu")
+    from training.evaluate import check_classes, held_out_set, trained_source
+    ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
+    ckpt = torch.load(ckpt_path, map_location="cpu")
     model = IamNN(ModelConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     model.eval()
     norm = ckpt["normalization"]
+    kept = ckpt.get("dataset", {"labels": CLASSES, "ids": CLASSES})
+    source = args.get("data") or trained_source(ckpt)
+    xt, _, ids, _ = held_out_set(source, ckpt.get("train_config", {}).get("image_size", 0))
+    check_classes(ckpt, ids, ckpt_path, source)
+    if xt.shape[-1] != model.cfg.input_size:
+        raise SystemExit(f"{source}: {xt.shape[-1]}x{xt.shape[-1]} images, the network is for {model.cfg.input_size}")
+    x = xt.permute(0, 2, 3, 1).contiguous().numpy()  # NHWC, as parity.json stores images
     out = Path(args.get("out", "models/cifar10"))
-    export_model(model, out, norm["mean"], norm["std"], quantize=args.get("quantize"))
-    from training.data import DEFAULT_DATA, load_split
-    x, _ = load_split(args.get("data", DEFAULT_DATA), "test")
+    export_model(model, out, norm["mean"], norm["std"], kept["labels"], kept["ids"], quantize=args.get("quantize"))
     if args.get("quantize"):  # parity is what the shipped (dequantized) weights compute, not the checkpoint
         full = model
         model, _ = load_web_model(out)

@@ -1,4 +1,5 @@
-"""Train IamNN (or the unshared baseline) on CIFAR-10; checkpoints every epoch, resumable.
+"""Train IamNN (or the unshared baseline, or a static ResNet peer) on CIFAR-10, Tiny-ImageNet or any image set
+training/data.py reads; checkpoints every epoch, resumable.
 
     /usr/bin/python3 -m training.train                                 # IamNN, default config (24 epochs)
     /usr/bin/python3 -m training.train --epochs=60 --precision=bf16 --out=training/runs/iamnn60   # the shipped recipe
@@ -9,10 +10,15 @@
         --warmup_epochs=0.2 --ponder_early_epochs=0 --budget_sampling=0.5 --out=training/runs/iamnn-dial   # a dial fine-tune
     /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
         --out=training/runs/iamnn-kd                                    # distil from the baseline
+Tiny-ImageNet (docs/training.md, "Tiny-ImageNet", has the runs' full commands):
+    /usr/bin/python3 -m training.train --data=tiny-imagenet-200 --augment=rrc <the four-stage config> --out=...
+--data takes a path or a name of training/data.py's NAMED_SOURCES; the number of classes and the input size come
+from it, and so does the normalization: the train split's per-channel mean and std, except for CIFAR-10, which
+keeps the fixed MEAN / STD below (every CIFAR-10 run and checkpoint so far used them).
 Any TrainConfig or ModelConfig field can be set as --name=value. Each checkpoint holds the model,
-the optimizer, the epoch, both configs, the teacher's sha256 and the source of model.py, train.py,
-data.py and evaluate.py as read at start; `log.jsonl` beside it records loss, accuracy, mean
-iterations per stage, tau and wall time per epoch.
+the optimizer, the epoch, both configs, the teacher's sha256, the data's class labels and ids, and the source of
+model.py, resnet.py, train.py, data.py and evaluate.py as read at start; `log.jsonl` beside it records loss,
+accuracy, mean iterations per stage, tau and wall time per epoch.
 """
 from __future__ import annotations
 
@@ -27,10 +33,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from training.data import DEFAULT_DATA, augment, load_split, normalize, to_tensor
-from training.evaluate import build_model, load_ckpt, predict
+from training.data import CLASSES, DEFAULT_DATA, augment, load_dataset, normalize, random_resized_crop, to_tensor
+from training.evaluate import build_model, check_classes, load_ckpt, predict
 from training.model import IamNN, ModelConfig, count_params
-from training.resnet import ResNetConfig
+from training.resnet import ResNet18Config, ResNetConfig
 
 MEAN = (0.4914, 0.4822, 0.4465)   # CIFAR-10 channel statistics; shipped in model.json
 STD = (0.2470, 0.2435, 0.2616)
@@ -39,8 +45,10 @@ STD = (0.2470, 0.2435, 0.2616)
 @dataclass
 class TrainConfig:
     arch: str = "iamnn"             # "iamnn": IamNN or its baseline (ModelConfig); "resnet<depth>", e.g. resnet20,
-                                    # resnet56: He et al.'s static CIFAR ResNet (resnet.py), a same-recipe peer
-    data: str = DEFAULT_DATA        # JPEG folder or official python archive (training/data.py)
+                                    # resnet56: He et al.'s static CIFAR ResNet (resnet.py), a same-recipe peer;
+                                    # "resnet18": the ResNet-18 peer for 64x64 images (resnet.py)
+    data: str = DEFAULT_DATA        # a path or a name ("cifar10", "tiny-imagenet-200") that data.load_dataset reads;
+                                    # --resume without it takes the run's own (CIFAR-10 for runs from before it did)
     out: str = "training/runs/iamnn"
     epochs: int = 24                # IamNN on this 2-core CPU: 5,642 s under bf16 (the "auto" choice here), 7,588 s in fp32
     batch_size: int = 256
@@ -57,6 +65,12 @@ class TrainConfig:
     distill_weight: float = 0.9     # loss = (1 - w) * CE(labels) + w * T^2 * KL(teacher_T || student_T) + ponder
     distill_temp: float = 4.0       # T: softens both distributions (Hinton et al. 2015)
     translate: int = 2              # random translation in pixels (reflect pad + crop); plus flips
+    augment: str = "translate"      # "translate": flips + `translate`-pixel translations (the CIFAR-10 recipe);
+                                    # "rrc": flips + random resized crops covering rrc_min_scale..1 of the image
+                                    # (data.random_resized_crop, Inception-style; the Tiny-ImageNet recipe)
+    rrc_min_scale: float = 0.35
+    image_size: int = 0             # >0: every image resized (bicubic) and centre-cropped to this square on loading
+                                    # (load_dataset's size=; for sets of mixed sizes); 0: as stored
     precision: str = "auto"         # "auto" | "fp32" | "bf16": bf16 autocast for the training forward and backward,
                                     # 1.4x faster here for IamNN (AMX; bench_precision.py); weights, SGD,
                                     # ACT's halting sums, the losses and every evaluation stay float32.
@@ -83,12 +97,82 @@ MACHINE_FIELDS = ("data", "out", "threads", "device", "stop_after", "resume")
 
 
 def arch_config(tc: TrainConfig, mc: ModelConfig) -> tuple[str, dict]:
-    """The checkpoint's `arch` and `model_config` for --arch: IamNN takes ModelConfig; a ResNet its depth."""
+    """The checkpoint's `arch` and `model_config` for --arch: IamNN takes ModelConfig; a CIFAR ResNet its depth;
+    ResNet-18 IamNN's input size and stem pooling. Classes and input size are mc's (fit_to_data sets them)."""
     if tc.arch == "iamnn":
         return "iamnn", asdict(mc)
+    if tc.arch == "resnet18":
+        return "resnet18", asdict(ResNet18Config(num_classes=mc.num_classes, input_size=mc.input_size,
+                                                 stem_pool=mc.stem_pool))
     if tc.arch.startswith("resnet") and tc.arch[6:].isdigit() and (int(tc.arch[6:]) - 2) % 6 == 0:
+        if mc.input_size != 32:
+            raise SystemExit(f"--arch={tc.arch}: He et al.'s CIFAR ResNets are for 32x32 images, these are "
+                             f"{mc.input_size}x{mc.input_size}; --arch=resnet18 is the peer for 64x64")
         return "resnet", asdict(ResNetConfig(depth=int(tc.arch[6:]), num_classes=mc.num_classes))
-    raise SystemExit(f"--arch={tc.arch}: valid values are iamnn and resnet<6n+2>, e.g. resnet20, resnet56")
+    raise SystemExit(f"--arch={tc.arch}: valid values are iamnn, resnet18 and resnet<6n+2>, e.g. resnet20, resnet56")
+
+
+@dataclass
+class TrainData:
+    """Both splits as uint8 NCHW tensors with int64 labels, the class labels and ids in output order, and the
+    normalization the network is trained (and shipped) with."""
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    labels: tuple[str, ...]
+    ids: tuple[str, ...]
+    normalization: dict
+
+    @property
+    def input_size(self) -> int:
+        return self.x_train.shape[-1]
+
+    def record(self, source: str) -> dict:
+        """What a checkpoint keeps of its data: enough to check a resumed run, evaluation or export reads the same
+        classes, and for export to ship their labels and ids."""
+        return {"source": source, "labels": list(self.labels), "ids": list(self.ids), "input_size": self.input_size}
+
+
+def load_data(source: str, image_size: int = 0, limit_train: int = 0, limit_test: int = 0) -> TrainData:
+    """`source`'s train split and held-out split ("test": CIFAR-10's test set, Tiny-ImageNet's val), the first
+    limit_* images of each if given. Normalization: CIFAR-10's fixed MEAN / STD (a 10-class 32x32 set whose
+    class ids are CIFAR-10's: the archive or a folder copy of it), else the full train split's own statistics."""
+    train = load_dataset(source, "train", image_size or None)
+    test = load_dataset(source, "test", image_size or None)
+    if train.ids != test.ids:
+        raise SystemExit(f"--data={source}: the train and test splits name different classes")
+    if train.x.shape[1] != train.x.shape[2]:
+        raise SystemExit(f"--data={source}: images are {train.x.shape[2]}x{train.x.shape[1]}; the networks take "
+                         "square ones: add --image_size=N")
+    cifar10 = train.ids == CLASSES and train.x.shape[1:3] == (32, 32)
+    norm = {"mean": MEAN, "std": STD} if cifar10 else {"mean": train.mean, "std": train.std}
+    xtr, ytr, xte, yte = train.x, train.y, test.x, test.y
+    if limit_train:  # before to_tensor: no NCHW copy of the images left out
+        xtr, ytr = xtr[:limit_train], ytr[:limit_train]
+    if limit_test:
+        xte, yte = xte[:limit_test], yte[:limit_test]
+    return TrainData(to_tensor(xtr), torch.from_numpy(ytr), to_tensor(xte), torch.from_numpy(yte),
+                     train.labels, train.ids, norm)
+
+
+def fit_to_data(mc: ModelConfig, data: TrainData, fixed: set[str], source: str) -> ModelConfig:
+    """mc with the data's number of classes and input size. `fixed`: those of the two fields a checkpoint or the
+    command line has set, which must then agree with the data."""
+    want = {"num_classes": len(data.labels), "input_size": data.input_size}
+    clash = [f"{k}={getattr(mc, k)}" for k in want if k in fixed and getattr(mc, k) != want[k]]
+    if clash:
+        raise SystemExit(f"{', '.join(clash)} does not fit --data={source}: {want['num_classes']} classes of "
+                         f"{data.input_size}x{data.input_size} images")
+    return ModelConfig(**{**asdict(mc), **want})
+
+
+def augment_batch(x: torch.Tensor, norm: dict, tc: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """A normalized, augmented training batch from uint8 NCHW images (draws from `gen`)."""
+    x = normalize(x, norm["mean"], norm["std"])
+    if tc.augment == "rrc":
+        return random_resized_crop(x, gen, scale=(tc.rrc_min_scale, 1.0))
+    return augment(x, tc.translate, gen)
 
 
 def parse_args(argv: list[str]) -> tuple[TrainConfig, ModelConfig, set[str]]:
@@ -120,6 +204,7 @@ def lr_at(step: int, total: int, per_epoch: int, tc: TrainConfig) -> float:
 
 
 PRECISIONS = ("fp32", "bf16")
+AUGMENTATIONS = ("translate", "rrc")
 CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -199,6 +284,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     without one cannot learn."""
     if tc.precision not in ("auto",) + PRECISIONS:
         raise SystemExit(f"--precision={tc.precision}: valid values are auto, {', '.join(PRECISIONS)}")
+    if tc.augment not in AUGMENTATIONS:
+        raise SystemExit(f"--augment={tc.augment}: valid values are {', '.join(AUGMENTATIONS)}")
     if tc.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device={tc.device}: this machine has no CUDA GPU; use --device=cpu")
     if tc.precision == "bf16" and tc.device.startswith("cuda") and not torch.cuda.is_bf16_supported():
@@ -229,8 +316,20 @@ def main(argv: list[str]) -> None:
         for f in fields(TrainConfig):  # fields newer than the checkpoint keep their defaults
             if f.name not in given and f.name not in MACHINE_FIELDS and f.name in ckpt["train_config"]:
                 setattr(tc, f.name, ckpt["train_config"][f.name])
+        if "data" not in given and "dataset" in ckpt:  # a run from before "dataset" was kept is CIFAR-10's
+            tc.data = ckpt["train_config"]["data"]
     check_config(tc, mc)
+    data = load_data(tc.data, tc.image_size, tc.limit_train, tc.limit_test)
+    if ckpt or init:
+        check_classes(ckpt or init, data.ids, str(ckpt_path) if ckpt else tc.init, f"--data={tc.data}")
+    from_checkpoint = init or (ckpt and ckpt.get("arch", "iamnn") == "iamnn")  # mc is a checkpoint's (above)
+    fixed = {"num_classes", "input_size"} if from_checkpoint else given
+    mc = fit_to_data(mc, data, fixed, tc.data)
     arch, model_config = arch_config(tc, mc)
+    if ckpt and (ckpt.get("arch", "iamnn"), ckpt["model_config"]) != (arch, model_config) and arch != "iamnn":
+        raise SystemExit(f"--resume: the run is {ckpt['arch']} {ckpt['model_config']}, this would be {arch} "
+                         f"{model_config}; start a new --out instead")
+    norm = ckpt["normalization"] if ckpt else data.normalization  # a resumed run keeps its own
     if tc.precision == "auto":
         tc.precision = "bf16" if native_bf16(tc.device) else "fp32"
     code = {name: (Path(__file__).parent / name).read_text()
@@ -238,15 +337,7 @@ def main(argv: list[str]) -> None:
     log_path = out / "log.jsonl"  # a resumed run keeps the rows up to its checkpoint; a new run starts a new log
     rows = log_path.read_text().splitlines() if ckpt and log_path.exists() else []
     log_path.write_text("".join(r + "\n" for r in rows if json.loads(r)["epoch"] <= ckpt["epoch"]))
-
-    xtr, ytr = load_split(tc.data, "train")
-    xte, yte = load_split(tc.data, "test")
-    xtr, ytr = to_tensor(xtr), torch.from_numpy(ytr)
-    xte, yte = to_tensor(xte), torch.from_numpy(yte)
-    if tc.limit_train:
-        xtr, ytr = xtr[:tc.limit_train], ytr[:tc.limit_train]
-    if tc.limit_test:
-        xte, yte = xte[:tc.limit_test], yte[:tc.limit_test]
+    xtr, ytr, xte, yte = data.x_train, data.y_train, data.x_test, data.y_test
 
     start_epoch, elapsed = (ckpt["epoch"], ckpt["elapsed_s"]) if ckpt else (0, 0.0)
     soft, teacher_sha = None, None
@@ -293,7 +384,7 @@ def main(argv: list[str]) -> None:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, per_epoch, tc)
             idx = perm[b * tc.batch_size:(b + 1) * tc.batch_size]
-            xb = augment(normalize(xtr[idx], MEAN, STD), tc.translate, gen).to(tc.device)
+            xb = augment_batch(xtr[idx], norm, tc, gen).to(tc.device)
             yb = ytr[idx].to(tc.device)
             soft_b = None if soft is None else soft[idx].to(tc.device)
             logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc, step_eps(tc, mc, gen))
@@ -305,7 +396,7 @@ def main(argv: list[str]) -> None:
             if b % 50 == 0:
                 print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
                       f"{time.time() - t0:.0f}s", flush=True)
-        test_logits, test_iters = predict(model, xte, {"mean": MEAN, "std": STD})
+        test_logits, test_iters = predict(model, xte, norm)
         epoch_s = time.time() - t0  # the test pass included: running the command costs it too
         elapsed += epoch_s
         row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
@@ -319,7 +410,7 @@ def main(argv: list[str]) -> None:
             f.write(json.dumps(row) + "\n")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                     "elapsed_s": elapsed, "arch": arch, "model_config": model_config, "train_config": asdict(tc),
-                    "normalization": {"mean": MEAN, "std": STD}, "code": code, "teacher_sha256": teacher_sha,
+                    "normalization": norm, "dataset": data.record(tc.data), "code": code, "teacher_sha256": teacher_sha,
                     "torch": torch.__version__}, ckpt_path.with_suffix(".tmp"))
         ckpt_path.with_suffix(".tmp").replace(ckpt_path)
         if tc.stop_after and epoch + 1 >= tc.stop_after:

@@ -20,3 +20,14 @@ def test_prints_both_precisions_with_fp32_as_the_reference(cifar_archive, tmp_pa
                           "--threads=1"])
     out = capsys.readouterr().out
     assert out.startswith(str(tmp_path / "ckpt.pt")) and len(table_rows(out)) == 2
+
+
+def test_a_reference_network_steps_between_the_timed_ones(cifar_archive, tmp_path, capsys):
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path}", "--stop_after=1"])
+    capsys.readouterr()
+    bench_precision.main(TINY_RUN + [f"--data={cifar_archive}", "--steps=2", "--batch_size=4", "--precisions=bf16",
+                                     f"--reference={tmp_path / 'ckpt.pt'}"])
+    out = capsys.readouterr().out
+    assert [r[0].strip() for r in table_rows(out)] == ["bf16", "bf16"]  # the timed network's row, the reference's
+    ratio = table_rows(out)[1]
+    assert float(ratio[1]) > 0 and float(ratio[3]) <= float(ratio[2]) <= float(ratio[4])
