@@ -1,8 +1,9 @@
 """Other data than CIFAR-10, end to end on a synthetic Tiny-ImageNet archive in the real layout: train.py takes the
 classes, input size and normalization from --data, trains a four-stage 64x64 IamNN with random resized crops,
 resumes, refuses data a run was not trained on; evaluate.py reports top-5 and every stage's histogram; export.py
-ships the input size, the labels and the wnids. The proposed four-stage config meets the parameter target."""
+ships the input size, the labels and the wnids. The proposed four-stage config is the one docs/training.md runs."""
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from training.tests.conftest import TINY_IMAGENET_CLASSES
 FOUR_STAGES = ["--stem_channels=4", "--widths=(4, 8, 8, 12)", "--bottlenecks=(2, 4, 4, 6)", "--max_iters=(2, 2, 3, 2)",
                "--act_hidden=8", "--batch_size=16", "--epochs=2", "--ponder_early_epochs=1", "--lr=0.05",
                "--threads=1", "--precision=fp32", "--augment=rrc"]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "training.md"
 
 
 def test_train_resume_evaluate_export(tiny_imagenet_archive, tmp_path):
@@ -94,6 +96,27 @@ def test_augment_choice():
                           lambda g: data.random_resized_crop(flat, g, scale=(0.5, 1.0)))):
         got = train.augment_batch(x, norm, tc, torch.Generator().manual_seed(3))
         assert torch.equal(got, expected(torch.Generator().manual_seed(3))), tc.augment
+
+
+def documented_command(out: str) -> list[str]:
+    """The options of docs/training.md's `training.train` command that writes `--out=<out>`."""
+    text = DOCS.read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if "-m training.train" in line and f"--out={out}" in line)
+    return shlex.split(line.split("-m training.train", 1)[1].split("#")[0])
+
+
+def test_the_documented_runs_use_the_proposed_config():
+    tc, mc, given = train.parse_args(documented_command("training/runs/tin-iamnn"))
+    assert tc.data == "tiny-imagenet-200" and tc.augment == "rrc" and tc.precision == "bf16"
+    assert ModelConfig(**{**vars(mc), "num_classes": 200, "input_size": 64}) == TINY_IMAGENET
+    btc, bmc, _ = train.parse_args(documented_command("training/runs/tin-baseline"))
+    assert ModelConfig(**{**vars(bmc), "num_classes": 200, "input_size": 64, "shared": True,
+                          "zero_init_last_bn": True}) == TINY_IMAGENET and not bmc.shared
+    ptc, _, _ = train.parse_args(documented_command("training/runs/tin-resnet18"))
+    for other in (btc, ptc):  # the same recipe
+        assert {k: v for k, v in vars(other).items() if k not in ("out", "arch")} == \
+            {k: v for k, v in vars(tc).items() if k not in ("out", "arch")}
+    assert ptc.arch == "resnet18"
 
 
 def test_proposed_config_meets_the_parameter_target():
