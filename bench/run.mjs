@@ -39,6 +39,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * navigator.hardwareConcurrency / 2 threads, so the pages report twice the largest count as their cores (a CDP
  * override): on a 2-core machine, 2 threads then run on both cores.
  */
+const THREADS_VARIANTS = [
+  { name: 'batch 1', batch: 1, earlyExit: true }, { name: 'batch 32', batch: 32, earlyExit: true },
+  { name: 'batch 32, maximum', batch: 32, earlyExit: false }, { name: '1024² matmul', matmul: 1024 },
+];
+
 async function threadsComparison(counts) {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROME_ARGS });
   browserVersion = browser.version();
@@ -52,21 +57,22 @@ async function threadsComparison(counts) {
     await page.waitForFunction(() => window.benchReady === true);
     const info = await page.evaluate((o) => window.prepareThreads(o), {
       modelUrl: `${ORIGIN}/models/cifar10/model.json`, datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, numThreads, images: 128,
+      variants: THREADS_VARIANTS,
     });
     if (info.wasmThreads !== numThreads) throw new Error(`numThreads ${numThreads} ran ${info.wasmThreads} thread(s): ${info.wasmThreadsOff}`);
-    runs.push({ numThreads, page, info, ms: { 1: [], 32: [] } });
+    runs.push({ numThreads, page, info, ms: Object.fromEntries(THREADS_VARIANTS.map((v) => [v.name, []])) });
   }
   console.error(`timing ${counts.join(' vs ')} threads…`);
   for (let r = 0; r < reps; r++) {
-    for (const batch of [1, 32]) {
-      for (const run of r % 2 ? [...runs].reverse() : runs) run.ms[batch].push(await run.page.evaluate((b) => window.timeThreads({ batch: b }), batch));
+    for (const v of THREADS_VARIANTS) {
+      for (const run of r % 2 ? [...runs].reverse() : runs) run.ms[v.name].push(await run.page.evaluate((x) => window.timeThreads(x), v));
     }
   }
   const out = [];
   for (const { numThreads, page, info, ms } of runs) {
     const { numTensorsAfter } = await page.evaluate(() => window.endThreads());
     if (numTensorsAfter) throw new Error(`${numThreads} threads: ${numTensorsAfter} tensors left after the benchmark`);
-    out.push({ numThreads, info, batch1MsPerImage: median(ms[1]), batch32MsPerImage: median(ms[32]), reps: ms });
+    out.push({ numThreads, info, medians: Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, median(xs)])), reps: ms });
   }
   await browser.close();
   return { backend: 'wasm', threads: out };
@@ -131,12 +137,13 @@ if (args.only === 'profile') {
   process.exit(0);
 }
 if (args.only === 'threads') {
-  const [base, ...more] = results[0].threads;
-  for (const t of results[0].threads) {
-    const vs = t === base ? '' : `: ${base.numThreads} thread(s) / ${t.numThreads} = ${(base.batch1MsPerImage / t.batch1MsPerImage).toFixed(2)}x at batch 1, ${(base.batch32MsPerImage / t.batch32MsPerImage).toFixed(2)}x at batch 32`;
-    console.log(`${t.numThreads} thread(s) (${t.info.wasmThreadsOff ?? 'threaded build'}; init ${f1(t.info.backendInitMs)} ms): batch 1 ${f1(t.batch1MsPerImage)}, batch 32 ${f1(t.batch32MsPerImage)} ms/img${vs}`);
+  const runs = results[0].threads;
+  for (const t of runs) console.log(`${t.numThreads} thread(s): ${t.info.wasmThreadsOff ?? 'the threaded build'}, init ${f1(t.info.backendInitMs)} ms`);
+  for (const { name, matmul } of THREADS_VARIANTS) {
+    const base = runs[0].medians[name];
+    const each = runs.map((t) => `${t.numThreads}: ${f1(t.medians[name])}${t === runs[0] ? '' : ` (${(base / t.medians[name]).toFixed(2)}x)`}`);
+    console.log(`${name}, ${matmul ? 'ms' : 'ms/img'} by thread count: ${each.join(', ')}`);
   }
-  if (!more.length) console.log('(one thread count only)');
   console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}; medians of ${reps} alternated reps; written to ${file}`);
   process.exit(0);
 }

@@ -191,31 +191,35 @@ async function measure(o: Options) {
  * WASM threads: bench/run.mjs --only=threads opens one isolated page per thread count and alternates
  * timeThreads() between them, rep by rep. The page's WASM backend keeps its thread count, hence a page each.
  */
-let threadsRun: { model: IamNNModel; x: tf.Tensor4D } | null = null;
+let threadsRun: { model: IamNNModel; x: tf.Tensor4D; a: tf.Tensor2D; b: tf.Tensor2D } | null = null;
 
-async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThreads: number; images: number }) {
+/** The model at a batch size (adaptive, or every image to the caps), or one n x n matmul (the kernels alone). */
+type ThreadsVariant = { batch: number; earlyExit: boolean } | { matmul: number };
+
+async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThreads: number; images: number; variants: ThreadsVariant[] }) {
   const model = await load(o.modelUrl, { backend: 'wasm', numThreads: o.numThreads });
   const data = await images(o.datasetUrl, o.images);
   if (!data) throw new Error(`the benchmark needs the CIFAR-10 test archive at ${o.datasetUrl}`);
-  threadsRun = { model, x: data.x };
-  await timeThreads({ batch: 32 }); // warm both batch sizes
-  await timeThreads({ batch: 1 });
+  const n = Math.max(0, ...o.variants.map((v) => ('matmul' in v ? v.matmul : 0)));
+  threadsRun = { model, x: data.x, a: tf.randomNormal([n, n]), b: tf.randomNormal([n, n]) };
+  for (const v of o.variants) await timeThreads(v); // warm-up
   const { wasmThreads, wasmThreadsOff, wasmSimd, timings } = model.info;
   return { wasmThreads, wasmThreadsOff, wasmSimd, backendInitMs: timings.backendInitMs, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
 }
 
-/** One rep: every prepared image classified at `batch` (the default, adaptive settings); ms per image. */
-async function timeThreads({ batch }: { batch: number }): Promise<number> {
-  const { model, x } = threadsRun!;
-  const n = batch === 1 ? Math.min(32, x.shape[0]) : x.shape[0];
-  const batches = Array.from({ length: Math.floor(n / batch) }, (_, i) => tf.slice(x, [i * batch, 0, 0, 0], [batch, -1, -1, -1]) as tf.Tensor4D);
-  const ms = await time(async () => { for (const b of batches) await model.classifyBatch(b); });
+/** One rep of `v`: ms per image over the prepared images (32 of them at batch 1), or ms of the matmul. */
+async function timeThreads(v: ThreadsVariant): Promise<number> {
+  const { model, x, a, b } = threadsRun!;
+  if ('matmul' in v) return time(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); });
+  const n = v.batch === 1 ? Math.min(32, x.shape[0]) : x.shape[0];
+  const batches = Array.from({ length: Math.floor(n / v.batch) }, (_, i) => tf.slice(x, [i * v.batch, 0, 0, 0], [v.batch, -1, -1, -1]) as tf.Tensor4D);
+  const ms = await time(async () => { for (const one of batches) await model.classifyBatch(one, { earlyExit: v.earlyExit }); });
   tf.dispose(batches);
-  return ms / (batches.length * batch);
+  return ms / (batches.length * v.batch);
 }
 
 function endThreads() {
-  threadsRun?.x.dispose();
+  if (threadsRun) tf.dispose([threadsRun.x, threadsRun.a, threadsRun.b]);
   threadsRun?.model.dispose();
   threadsRun = null;
   return { numTensorsAfter: tf.memory().numTensors };
