@@ -12,7 +12,6 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import { resetWasmPath } from '@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js';
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 import { enableBackend, type BackendOptions } from './backend';
-import { setDefaultWasmPaths } from './model';
 
 const SIMD_FILE = 'tfjs-backend-wasm-simd.wasm';
 const THREADED_FILE = 'tfjs-backend-wasm-threaded-simd.wasm';
@@ -74,7 +73,7 @@ async function wasmFetchProblem(paths: BackendOptions['wasmPaths'], file: string
 
 /** Enable the WASM backend, its binaries at `defaultPaths` unless a load passes `wasmPaths`. */
 export function enableWasm(defaultPaths: BackendOptions['wasmPaths']): void {
-  if (defaultPaths) setDefaultWasmPaths(defaultPaths);
+  const pathsOf = (opts: BackendOptions) => opts.wasmPaths ?? defaultPaths;
   enableBackend('wasm', {
     async prepare(opts) {
       tryingThreads = false;
@@ -89,13 +88,14 @@ export function enableWasm(defaultPaths: BackendOptions['wasmPaths']): void {
         await makeThreadedFactorySelfContained();
         setThreadsCount(opts.numThreads ?? -1); // -1: tfjs's default
       }
-      if (opts.wasmPaths) setWasmPaths(opts.wasmPaths as string);
+      const paths = pathsOf(opts);
+      if (paths) setWasmPaths(paths as string);
       return null;
     },
     // tfjs-backend-wasm refuses setWasmPaths for the rest of the page after a failed init ("already
     // initialized"): reset it, so a later load with corrected wasmPaths can try again
     reset: resetWasmPath,
-    diagnose: async (opts) => `wasm failed to initialise: ${await wasmFetchProblem(opts.wasmPaths, tryingThreads ? THREADED_FILE : SIMD_FILE)} (set wasmPaths)`,
+    diagnose: async (opts) => `wasm failed to initialise: ${await wasmFetchProblem(pathsOf(opts), tryingThreads ? THREADED_FILE : SIMD_FILE)} (set wasmPaths)`,
     degrade(reason) {
       // single-threaded failed too: not the threads' fault, so a later load (corrected wasmPaths) tries them again
       threadedFailure = tryingThreads ? reason : null;

@@ -17,11 +17,13 @@ export const MAX_WASM_THREADS = 8;
 
 /** What a backend's driver reports about the configuration it runs. */
 export interface BackendDetails {
-  /** WASM only: whether the SIMD build runs. */
+  /** WASM backend only: SIMD in use. */
   wasmSimd?: boolean;
-  /** WASM only: the threads XNNPACK runs on (tfjs's getThreadsCount); 1 without the threaded build. */
+  /** WASM backend only: the threads XNNPACK runs on (tfjs's getThreadsCount; 1 unless the page is cross-origin
+   *  isolated). */
   wasmThreads?: number;
-  /** WASM only, when it runs on one thread: why ('not cross-origin isolated', 'numThreads: 1', ...). */
+  /** WASM backend only, on one thread: why ('not cross-origin isolated', 'numThreads: 1',
+   *  'threaded init failed: ...', a hardwareConcurrency below 4). */
   wasmThreadsOff?: string;
 }
 

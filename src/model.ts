@@ -3,7 +3,7 @@
  * as return values and as events, serialized calls, and disposal.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { dropLostWebGPU, ensureBackend, initBackend, MAX_WASM_THREADS, onWebGPULost, webGPULossReason, type BackendChoice, type BackendInfo, type BackendOptions } from './backend';
+import { dropLostWebGPU, ensureBackend, initBackend, MAX_WASM_THREADS, onWebGPULost, webGPULossReason, type BackendChoice, type BackendDetails, type BackendInfo, type BackendOptions } from './backend';
 import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError, type BackendAttempt, type BackendName } from './errors';
 import type { ModelSpec } from './format';
 import { isA } from './dom-input';
@@ -104,7 +104,7 @@ export interface Result {
   timeMs: number;
 }
 
-export interface ModelInfo {
+export interface ModelInfo extends BackendDetails {
   labels: string[];
   /** Stored parameters (shared convs once, per-iteration batchnorm, ACT heads, classifier). */
   params: number;
@@ -119,13 +119,6 @@ export interface ModelInfo {
   backend: BackendName;
   /** Why each backend tried before `backend` was skipped. */
   backendSkipped: BackendAttempt[];
-  /** WASM backend only: SIMD in use. */
-  wasmSimd?: boolean;
-  /** WASM backend only: the threads XNNPACK runs on (1 unless the page is cross-origin isolated). */
-  wasmThreads?: number;
-  /** WASM backend only, on one thread: why ('not cross-origin isolated', 'numThreads: 1',
-   *  'threaded init failed: ...', a hardwareConcurrency below 4). */
-  wasmThreadsOff?: string;
   /** WebGPU backend only: the adapter is a software one (SwiftShader or a fallback adapter), far slower
    *  than WASM; 'auto' only picks one when WebAssembly is unavailable. */
   softwareAdapter?: boolean;
@@ -181,12 +174,6 @@ async function readInputs(inputs: ImageInput[] | tf.Tensor4D, isBatch: boolean, 
     }
     return readDomPixels(input, timeoutMs, index);
   }));
-}
-
-let defaultWasmPaths: string | Record<string, string> | undefined;
-/** Set by the entry point: where the .wasm files beside the bundle are. */
-export function setDefaultWasmPaths(paths: string | Record<string, string>): void {
-  defaultWasmPaths = paths;
 }
 
 /**
@@ -430,7 +417,7 @@ export async function load(modelOrUrl: string | ModelSource, options: LoadOption
   const modelUrl = source.url;
   const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (!fetchImpl) throw new OptionError('fetch', 'no global fetch; pass options.fetch');
-  const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths ?? defaultWasmPaths, numThreads: options.numThreads, timeoutMs: options.backendTimeoutMs ?? 10_000 };
+  const backendOptions: BackendOptions = { wasmPaths: options.wasmPaths, numThreads: options.numThreads, timeoutMs: options.backendTimeoutMs ?? 10_000 };
   const { numThreads } = backendOptions;
   if (numThreads !== undefined && !(isInt(numThreads) && numThreads >= 1 && numThreads <= MAX_WASM_THREADS)) {
     throw new OptionError('numThreads', `${numThreads}; expected an integer from 1 to ${MAX_WASM_THREADS} (or none: tfjs's default)`);

@@ -20,7 +20,7 @@ image at N, which is what the browser runtime does. Both give the same outputs i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -263,7 +263,7 @@ def count_params(model: nn.Module) -> int:
 if __name__ == "__main__":
     for name, base in (("CIFAR-10", ModelConfig()), ("Tiny-ImageNet", TINY_IMAGENET)):
         for shared in (True, False):
-            cfg = ModelConfig(**{**vars(base), "shared": shared})
+            cfg = replace(base, shared=shared)
             table = flops_table(cfg)
             print(f"{name} shared={shared} params={count_params(IamNN(cfg)):,} flops_max={table['max']:,} "
                   f"flops_1_iteration={table['stem'] + table['head'] + sum(table['perIteration']):,}")
