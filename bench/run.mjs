@@ -7,7 +7,8 @@
  * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change);
  * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time);
  * --only=threads [--threads=1,2] compares WASM thread counts: one cross-origin isolated page per count
- * (e2e/serve.mjs's /isolated/), reps alternated between them, at batch 1 and 32.
+ * (e2e/serve.mjs's /isolated/), reps alternated between them, at batch 1 and 32;
+ * --only=video times the live-video loop on a 640x480 fake camera ([--video_seconds=5] per variant).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -20,11 +21,14 @@ const reps = Number(args.reps ?? 5);
 const curve = Number(args.curve ?? 1000);
 const backends = (args.backends ?? 'webgpu,wasm').split(',');
 const ORIGIN = 'http://127.0.0.1:4175';
-const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const videoSeconds = Number(args.video_seconds ?? 5);
+const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  // the video loop's camera: Chromium's fake device, 640x480 at 60 fps, granted without a prompt
+  '--use-fake-device-for-media-stream=fps=60', '--use-fake-ui-for-media-stream'];
 
 if (!existsSync('models/cifar10/model.json')) throw new Error('no models/cifar10/model.json');
 const onnx = 'bench/onnx/cifar10-max.onnx';
-if (args.only !== 'threads' && (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs)) {
+if (!['threads', 'video'].includes(args.only) && (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs)) {
   execFileSync('/usr/bin/python3', ['-m', 'bench.export_onnx', `--out=${onnx}`], { stdio: 'inherit' });
 }
 await build({ configFile: 'bench/vite.config.ts', logLevel: 'warn' });
@@ -95,7 +99,7 @@ try {
       // WebGPU here is SwiftShader (a software GPU): fewer images keep its run in minutes.
       datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, reps, curveImages: backend === 'webgpu' ? Math.min(curve, 64) : curve,
       batchImages: backend === 'webgpu' ? 32 : 64, singleImages: backend === 'webgpu' ? 8 : 16,
-      thresholds: [0.3, 0.5, 0.7, 0.9, 0.99], only: args.only ?? null,
+      thresholds: [0.3, 0.5, 0.7, 0.9, 0.99], only: args.only ?? null, videoSeconds,
     });
     results.push(r);
     await browser.close();
@@ -107,6 +111,15 @@ try {
 }
 
 const size = (f) => (existsSync(f) ? statSync(f).size : null);
+/** An ES module entry with the chunks it imports statically (not the lazy ones, e.g. the threads chunk): what a
+ *  page that imports it downloads. */
+function esmSize(entry, seen = new Set()) {
+  if (seen.has(entry)) return 0;
+  seen.add(entry);
+  const text = readFileSync(entry, 'utf8');
+  const deps = [...text.matchAll(/(?:^|;|\n)\s*(?:import|export)\s[^;('"]*?["'](\.\/[^"']+\.js)["']/g)].map((m) => `dist/${m[1].slice(2)}`);
+  return statSync(entry).size + deps.reduce((a, d) => a + esmSize(d, seen), 0);
+}
 const pkg = (name) => JSON.parse(readFileSync(`node_modules/${name}/package.json`, 'utf8')).version;
 const shards = JSON.parse(readFileSync('models/cifar10/model.json', 'utf8')).weightsManifest[0].paths;
 const report = {
@@ -114,7 +127,7 @@ const report = {
   machine: { cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`, memGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}` },
   versions: { chromium: browserVersion, node: process.version, tfjs: pkg('@tensorflow/tfjs-core'), onnxruntimeWeb: pkg('onnxruntime-web'), playwright: pkg('playwright') },
   sizes: {
-    esm: size('dist/iamnn.js'), iife: size('dist/iamnn.iife.js'), wasmSimd: size('dist/tfjs-backend-wasm-simd.wasm'), wasm: size('dist/tfjs-backend-wasm.wasm'),
+    esm: esmSize('dist/iamnn.js'), esmWasmOnly: esmSize('dist/iamnn-wasm.js'), iife: size('dist/iamnn.iife.js'), wasmSimd: size('dist/tfjs-backend-wasm-simd.wasm'), wasm: size('dist/tfjs-backend-wasm.wasm'),
     model: shards.reduce((a, p) => a + size(`models/cifar10/${p}`), size('models/cifar10/model.json')), onnxMax: size(onnx),
   },
   reps, label: args.label ?? null, commit: execFileSync('git', ['describe', '--always', '--dirty']).toString().trim(), results,
@@ -149,7 +162,14 @@ if (args.only === 'threads') {
 }
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
 const rows = [];
+const videoRows = (r) => {
+  const v = r.video;
+  const loop = (x) => `${f1(x.classifiedFps)} fps of the camera's ${f1(x.cameraFps)}, call ${f1(x.medianCallMs)} ms, ${f1(x.meanFlops / 1e6)} MFLOPs`;
+  rows.push([r.backend, `video ${v.size}, model's setting`, loop(v.own), `back-to-back classify(video): ${f1(v.backToBack.fps)} fps (${f1(v.backToBack.medianMs)} ms)`]);
+  rows.push([r.backend, `video ${v.size}, 10 ms budget`, loop(v.budget), 'classifyVideo frameBudgetMs: 10']);
+};
 for (const r of results) {
+  if (r.video && args.only === 'video') { videoRows(r); continue; }
   for (const a of r.adaptive) {
     const flopsSaved = 1 - a.flopsAdaptive / a.flopsMax;
     const timeSaved = 1 - a.adaptiveMs / a.maxMs;
@@ -170,9 +190,10 @@ for (const r of results) {
   const c = r.coldStart;
   rows.push([r.backend, 'cold start', `init ${f1(c.backendInitMs)} + load ${f1(c.downloadMs)} + warm-up ${f1(c.warmupMs)} ms`, `1st ${f1(c.firstClassifyMs)} ms, 2nd ${f1(c.secondClassifyMs)} ms`]);
   for (const p of r.curve) rows.push([r.backend, `threshold ${p.threshold} (${p.images} imgs)`, `acc ${(100 * p.accuracy).toFixed(1)}%`, `mean ${(p.meanFlops / 1e6).toFixed(1)} MFLOPs (${pct(p.meanFlops / r.flopsMax)})`]);
+  videoRows(r);
 }
 const kb = (x) => (x == null ? 'n/a' : `${(x / 1024).toFixed(0)} KiB`);
-rows.push(['-', 'sizes', `ESM ${kb(report.sizes.esm)}, IIFE ${kb(report.sizes.iife)}`, `wasm-simd ${kb(report.sizes.wasmSimd)}, model ${kb(report.sizes.model)}, ONNX max ${kb(report.sizes.onnxMax)}`]);
+rows.push(['-', 'sizes', `ESM ${kb(report.sizes.esm)} (iamnn/wasm ${kb(report.sizes.esmWasmOnly)}) + tfjs, IIFE ${kb(report.sizes.iife)}`, `wasm-simd ${kb(report.sizes.wasmSimd)}, model ${kb(report.sizes.model)}, ONNX max ${kb(report.sizes.onnxMax)}`]);
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 8));
 const line = (r) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
 console.log(line(['backend', 'measure', 'value', 'comparison']));

@@ -10,7 +10,9 @@
  * 4000x3000 photo is never uploaded whole to the GPU (WebGPU silently drops texture uploads that large).
  *
  * DOM images are read on the CPU (a 2D canvas), outside the page-wide call queue and with a time
- * limit, so a slow image never holds up another call; tensors are validated with one readback.
+ * limit, so a slow image never holds up another call; tensors are validated with one readback. Where the
+ * pre-reduced square is an exact multiple k*S, the host averages its k x k blocks too (hostBlock): a 640x480
+ * video frame leaves the host as 32x32 pixels, not 480x480 (the same block means, computed in float64).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkSize, isA, readySize, unsupportedInput } from './dom-input';
@@ -44,6 +46,16 @@ export function cropPlan(h: number, w: number): CropPlan {
   const factor = Math.ceil(full / MAX_SIDE);
   const side = Math.floor(full / factor) * factor;
   return { top: Math.floor((h - side) / 2), left: Math.floor((w - side) / 2), side, factor };
+}
+
+/**
+ * The block side the host averages a DOM image's square by: the pre-reduction factor, times the area step down
+ * to the model's `size` when that step is exact (480 / 32 = 15). Otherwise the factor alone, and the tensor
+ * path (preprocess) does the bilinear resize and the area step.
+ */
+export function hostBlock(plan: CropPlan, size: number): number {
+  const reduced = plan.side / plan.factor;
+  return size > 0 && reduced % size === 0 ? plan.factor * (reduced / size) : plan.factor;
 }
 
 /** A DOM image read to the host: its centred, pre-reduced square, RGB float32 0..255, row-major. */
@@ -104,12 +116,14 @@ function reduce(rgba: Uint8ClampedArray, stride: number, plan: CropPlan): HostPi
 
 /**
  * Read a DOM image (img at its natural size, canvas, OffscreenCanvas, video frame, ImageBitmap, ImageData)
- * to host pixels. Waits at most `timeoutMs` for an image or video that is still loading.
+ * to host pixels, reduced as far as hostBlock allows for a square model input of side `size` (0: the
+ * pre-reduction only). Waits at most `timeoutMs` for an image or video that is still loading.
  */
-export async function readDomPixels(input: unknown, timeoutMs: number, index?: number): Promise<HostPixels> {
+export async function readDomPixels(input: unknown, timeoutMs: number, size: number, index?: number): Promise<HostPixels> {
   if (isA<ImageData>(input, 'ImageData')) {
     checkSize(input.width, input.height, 'the ImageData', index);
-    return reduce(input.data, input.width, cropPlan(input.height, input.width));
+    const plan = cropPlan(input.height, input.width);
+    return reduce(input.data, input.width, { ...plan, factor: hostBlock(plan, size) });
   }
   const ready = await readySize(input, timeoutMs, index);
   if (!ready) {
@@ -117,7 +131,7 @@ export async function readDomPixels(input: unknown, timeoutMs: number, index?: n
   }
   const [src, w, h] = ready;
   const plan = cropPlan(h, w);
-  return reduce(rgbaOf(src, plan, index), plan.side, { ...plan, top: 0, left: 0 });
+  return reduce(rgbaOf(src, plan, index), plan.side, { ...plan, top: 0, left: 0, factor: hostBlock(plan, size) });
 }
 
 /** Host pixels as a [1, side, side, 3] float32 tensor (caller disposes). */

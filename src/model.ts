@@ -158,8 +158,12 @@ function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
 /** An input after the out-of-queue read: DOM images as host pixels, tensors as given (validated in the queue). */
 type Read = HostPixels | tf.Tensor;
 
-/** Reads every DOM image concurrently, each within `timeoutMs`; an error names the index in a batch. */
-async function readInputs(inputs: ImageInput[] | tf.Tensor4D, isBatch: boolean, timeoutMs: number): Promise<Read[]> {
+/** The model's input side when its input is square (the host can then area-reduce all the way), else 0. */
+const squareSide = (spec: ModelSpec) => (spec.input.height === spec.input.width ? spec.input.height : 0);
+
+/** Reads every DOM image concurrently, each within `timeoutMs`, reduced towards a square input of side `size`
+ *  (0: not square); an error names the index in a batch. */
+async function readInputs(inputs: ImageInput[] | tf.Tensor4D, isBatch: boolean, timeoutMs: number, size: number): Promise<Read[]> {
   if (isBatch && isTensor(inputs)) return [inputs];
   if (!Array.isArray(inputs)) {
     throw new IamNNInputError('unsupported-type', 'classifyBatch takes an array of images or an [N, H, W, 3] tensor');
@@ -172,7 +176,7 @@ async function readInputs(inputs: ImageInput[] | tf.Tensor4D, isBatch: boolean, 
     if (typeof input === 'object' && 'dataId' in input) {
       throw new IamNNInputError('unsupported-type', 'an object shaped like a tensor that is not a tf.Tensor of this tfjs', index);
     }
-    return readDomPixels(input, timeoutMs, index);
+    return readDomPixels(input, timeoutMs, size, index);
   }));
 }
 
@@ -304,7 +308,7 @@ class Model extends EventTarget implements IamNNModel {
     const opts = this.runOptions(options ?? {});
     try {
       opts.signal?.throwIfAborted();
-      const read = await untilAborted(readInputs(inputs, batch, opts.inputTimeoutMs), opts.signal);
+      const read = await untilAborted(readInputs(inputs, batch, opts.inputTimeoutMs, squareSide(this.spec)), opts.signal);
       opts.signal?.throwIfAborted();
       return await untilAborted(this.enqueue(() => this.run(read, inputs, opts, batch)), opts.signal);
     } catch (e) {

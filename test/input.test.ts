@@ -1,9 +1,9 @@
 /** Bad inputs and options are typed errors, and the model stays usable after each. */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, DisposedError, IamNNInputError, load, OptionError } from '../src/index';
 import type { ModelSpec } from '../src/format';
-import { cropPlan, MAX_SIDE, preprocess } from '../src/input';
+import { cropPlan, hostBlock, MAX_SIDE, pixelsToTensor, preprocess, readDomPixels } from '../src/input';
 import { fakeFetch, handModel } from './helpers';
 
 async function model() {
@@ -192,5 +192,46 @@ describe('error names', () => {
       'IamNNInputError', 'ModelFormatError', 'ModelLoadError', 'BackendError', 'OptionError', 'DisposedError', 'IamNNError',
     ]);
     for (const x of made) expect(x).toBeInstanceOf(e.IamNNError);
+  });
+});
+
+describe('host-side reduction of DOM images', () => {
+  beforeAll(() => tf.setBackend('cpu'));
+  it('averages the whole area step on the host when it is exact, else only the pre-reduction', () => {
+    expect(hostBlock(cropPlan(480, 640), 32)).toBe(15); // a webcam frame: 480 / 32
+    expect(hostBlock(cropPlan(224, 224), 32)).toBe(7);
+    expect(hostBlock(cropPlan(224, 224), 64)).toBe(1); // 224 / 64 is not whole: preprocess resizes
+    expect(hostBlock(cropPlan(3000, 4000), 32)).toBe(2); // 1500 / 32 is not whole: the pre-reduction only
+    expect(hostBlock(cropPlan(2112, 2200), 32)).toBe(66); // pre-reduced by 2 to 1056 = 33 x 32
+    expect(hostBlock(cropPlan(4096, 4096), 32)).toBe(128);
+    expect(hostBlock(cropPlan(480, 640), 0)).toBe(1); // a non-square input
+  });
+
+  // Node has no ImageData: a minimal one, so the host path (readDomPixels) runs on real pixel data.
+  class FakeImageData {
+    constructor(readonly data: Uint8ClampedArray, readonly width: number, readonly height: number) {}
+  }
+
+  it.each([[480, 640], [224, 224], [2112, 2200], [100, 37]])('a %ix%i ImageData: the host path gives what the tensor path gives', async (h, w) => {
+    const g = globalThis as Record<string, unknown>;
+    const saved = g.ImageData;
+    g.ImageData = FakeImageData;
+    try {
+      const spec = { input: { height: 32, width: 32 }, normalization: { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] } } as ModelSpec;
+      const rgba = new Uint8ClampedArray(h * w * 4).map((_, i) => (i * 2654435761) >>> 24);
+      const rgb = new Int32Array(h * w * 3).map((_, i) => rgba[Math.floor(i / 3) * 4 + (i % 3)]);
+      const host = await readDomPixels(new FakeImageData(rgba, w, h), 1000, 32);
+      expect(host.side).toBe(cropPlan(h, w).side / hostBlock(cropPlan(h, w), 32));
+      const viaHost = tf.tidy(() => preprocess(pixelsToTensor(host), spec));
+      const viaTensor = tf.tidy(() => preprocess(tf.tensor4d(rgb, [1, h, w, 3], 'int32'), spec));
+      expect(viaHost.shape).toEqual([1, 32, 32, 3]);
+      const [a, b] = [await viaHost.data(), await viaTensor.data()];
+      let worst = 0;
+      a.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - b[i])); });
+      expect(worst).toBeLessThan(1e-4);
+      tf.dispose([viaHost, viaTensor]);
+    } finally {
+      g.ImageData = saved;
+    }
   });
 });

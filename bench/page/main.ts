@@ -3,7 +3,7 @@
  * Variants are interleaved rep by rep and reported as medians; the driver turns them into ratios.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { load, type ClassifyOptions, type IamNNModel } from 'iamnn';
+import { classifyVideo, load, type ClassifyOptions, type IamNNModel } from 'iamnn';
 import * as ort from 'onnxruntime-web';
 import { classesInTurn, readCifarArchive } from '../../demo/cifar';
 
@@ -18,8 +18,10 @@ interface Options {
   /** Images for the batch-32 comparison (a multiple of 32) and for batch 1. */
   batchImages: number;
   singleImages: number;
-  /** 'adaptive': only adaptive vs maximum; 'profile': only kernel profiles of both. */
+  /** 'adaptive': only adaptive vs maximum; 'profile': only kernel profiles of both; 'video': only the video loop. */
   only: string | null;
+  /** Seconds of live video per video-loop variant. */
+  videoSeconds: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,6 +96,39 @@ async function profile(model: IamNNModel, x: tf.Tensor4D, batch: number, earlyEx
   return { batch, earlyExit, wallMs: median(walls), kernelMs: kernels.reduce((a, g) => a + g.ms, 0), kernelCalls: kernelsRun.length, kernels };
 }
 
+/**
+ * The live-video path at 640x480 (Chromium's fake camera, which bench/run.mjs asks for at 60 fps): the frames
+ * per second classifyVideo classifies, at the model's own setting and holding a 10 ms budget (it moves along the
+ * compute ladder), and back-to-back classify(video) calls, whose rate is the ceiling a faster camera could get.
+ * callMs includes reading and resizing the frame.
+ */
+async function videoLoop(model: IamNNModel, seconds: number) {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 60 } });
+  await video.play();
+  const size = `${video.videoWidth}x${video.videoHeight}`;
+  const run = async (frameBudgetMs?: number) => {
+    const calls: number[] = [];
+    const flops: number[] = [];
+    const loop = classifyVideo(model, video, { frameBudgetMs, onResult: (r) => { calls.push(r.callMs); flops.push(r.flops); } });
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const { classified, skipped } = loop.stats;
+    loop.stop();
+    await loop.done;
+    const frames = classified + skipped;
+    return { frameBudgetMs: frameBudgetMs ?? null, cameraFps: frames / seconds, classifiedFps: classified / seconds, skipped, medianCallMs: median(calls), meanFlops: flops.reduce((a, b) => a + b, 0) / flops.length };
+  };
+  await run(); // warm-up at this input size
+  const own = await run();
+  const budget = await run(10);
+  const backToBack: number[] = [];
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) backToBack.push(await time(() => model.classify(video)));
+  (video.srcObject as MediaStream).getTracks().forEach((t) => t.stop());
+  return { size, own, budget, backToBack: { calls: backToBack.length, medianMs: median(backToBack), fps: 1000 / median(backToBack) } };
+}
+
 /** Peak GFLOP/s of this backend in this tab: a 1024x1024 matmul. */
 async function peak(reps: number) {
   const n = 1024;
@@ -146,6 +181,12 @@ async function measure(o: Options) {
     model.dispose();
     return out;
   }
+  if (o.only === 'video') {
+    out.video = await videoLoop(model, o.videoSeconds);
+    data.x.dispose();
+    model.dispose();
+    return out;
+  }
   out.coldStart = { ...model.info.timings, loadTotalMs: loadMs, firstClassifyMs: first, secondClassifyMs: second, backend: model.info.backend, wasmSimd: model.info.wasmSimd };
   const x64 = tf.slice(data.x, [0, 0, 0, 0], [o.batchImages, -1, -1, -1]) as tf.Tensor4D;
   const singles = tf.slice(data.x, [0, 0, 0, 0], [o.singleImages, -1, -1, -1]) as tf.Tensor4D;
@@ -183,6 +224,7 @@ async function measure(o: Options) {
   xc.dispose();
   data.x.dispose();
   out.curve = curve;
+  out.video = await videoLoop(model, o.videoSeconds);
   model.dispose();
   return out;
 }
