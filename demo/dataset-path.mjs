@@ -26,5 +26,4 @@ export function samplesFor(path) {
 }
 
 const CIFAR = MODELS.find((m) => m.id === 'cifar10').samples;
-export const cifarCandidates = () => datasetCandidates(CIFAR);
 export const cifarArchive = () => datasetFile(CIFAR);

@@ -4,10 +4,9 @@
  */
 import { classifyVideo, load, type BackendChoice, type ClassifyOptions, type IamNNModel, type Result, type VideoLoop } from 'iamnn';
 import { bar, chart, el, type Series } from './charts';
-import { classesInTurn } from './cifar';
 import { extremes, histogramPanel, iterationCounts, rankPanel, type Ranked, type RankRow } from './figures';
 import { MODELS, type ShippedModel } from './models.mjs';
-import { readSamples, samplesUrl } from './samples';
+import { classesInTurn, readSamples, samplesUrl } from './samples';
 
 /** Which images an item is: yours, the sample gallery's, or one of the whole test set's extremes (report.json). */
 type ItemSet = 'yours' | 'gallery' | 'easiest' | 'hardest';

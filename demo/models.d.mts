@@ -8,8 +8,9 @@ export interface SampleSet {
   env: string;
   /** Where it is looked for under the nearest shared/ folder above the checkout. */
   shared: string;
-  /** How the archive is laid out (a reader in demo/samples.ts). */
-  format: 'class-folders';
+  /** How the archive is laid out (a reader in demo/samples.ts): folders named by class (CIFAR-10's test.tar.gz),
+   *  or the official Tiny-ImageNet archive, whose labelled validation images it reads. */
+  format: 'class-folders' | 'tiny-imagenet-val';
 }
 
 export interface ShippedModel {

@@ -3,8 +3,9 @@
  *   node e2e/serve.mjs [port=4173] [secondPort=4174]
  * Serves the repository root on both ports, so a page on one origin can include the bundle from the
  * other (the script-tag test). Every file carries Access-Control-Allow-Origin: *, like a CDN, except
- * those under /e2e/pages/nocors/, for the tainted-canvas test. Any path ending in /datasets/cifar10-test.tar.gz is the local
- * CIFAR-10 test archive (demo/dataset-path.mjs), streamed from outside the repository. Paths under /stall/
+ * those under /e2e/pages/nocors/, for the tainted-canvas test. Any path ending in /datasets/<file> of a shipped model's
+ * sample set (demo/models.mjs, e.g. cifar10-test.tar.gz) is that local archive (demo/dataset-path.mjs), streamed from
+ * outside the repository, as the demo server does. Paths under /stall/
  * answer with headers and then never send a byte (a stalled server, for the fault tests). /isolated/<path> is
  * <path> with the headers that make a page cross-origin isolated (COOP same-origin, COEP require-corp): WASM
  * threads. Every file already carries Cross-Origin-Resource-Policy: cross-origin, which require-corp wants of
@@ -14,7 +15,7 @@ import { createServer } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cifarArchive, cifarCandidates } from '../demo/dataset-path.mjs';
+import { datasetCandidates, datasetFile, samplesFor } from '../demo/dataset-path.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const TYPES = {
@@ -33,10 +34,10 @@ function handler(req, res) {
   const isolated = url.pathname.startsWith('/isolated/');
   let path = normalize(decodeURIComponent(isolated ? url.pathname.slice('/isolated'.length) : url.pathname));
   if (path.endsWith('/')) path += 'index.html';
-  const wantsDataset = path.endsWith('/datasets/cifar10-test.tar.gz');
-  const dataset = wantsDataset ? cifarArchive() : null;
-  if (wantsDataset && !dataset) {
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`no CIFAR-10 test archive at ${cifarCandidates().join(', ')}`);
+  const samples = samplesFor(path);
+  const dataset = samples ? datasetFile(samples) : null;
+  if (samples && !dataset) {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`no ${samples.title} archive at ${datasetCandidates(samples).join(', ')}`);
     return;
   }
   const file = dataset ?? join(ROOT, path);

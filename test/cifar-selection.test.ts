@@ -1,6 +1,6 @@
 /** The demo's and the benchmark's CIFAR-10 image selection: class-balanced in every prefix, stable in n. */
 import { describe, expect, it } from 'vitest';
-import { classesInTurn } from '../demo/cifar';
+import { classesInTurn } from '../demo/samples';
 
 // as readCifarArchive returns it: sorted by name, so class by class
 const archive = ['airplane', 'automobile', 'bird'].flatMap((label) =>

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { classifyVideo, load, type ClassifyOptions, type IamNNModel } from 'iamnn';
 import * as ort from 'onnxruntime-web';
-import { classesInTurn, readCifarArchive } from '../../demo/cifar';
+import { classesInTurn, readClassFolders } from '../../demo/samples';
 
 interface Options {
   backend: 'webgpu' | 'wasm';
@@ -35,7 +35,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 async function images(url: string, n: number): Promise<{ x: tf.Tensor4D; labels: string[] } | null> {
   let all;
   try {
-    all = classesInTurn(await readCifarArchive(url), n);
+    all = classesInTurn(await readClassFolders(url), n);
   } catch {
     return null;
   }
