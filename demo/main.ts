@@ -6,7 +6,7 @@ import { classifyVideo, load, type BackendChoice, type ClassifyOptions, type Iam
 import { bar, chart, el, type Series } from './charts';
 import { extremes, histogramPanel, iterationCounts, rankPanel, type Ranked, type RankRow } from './figures';
 import { MODELS, type ShippedModel } from './models.mjs';
-import { classesInTurn, readSamples, samplesUrl } from './samples';
+import { classesInTurn, readSamples, samplesUrl, type LabelledImage } from './samples';
 
 /** Which images an item is: yours, the sample gallery's, or one of the whole test set's extremes (report.json). */
 type ItemSet = 'yours' | 'gallery' | 'easiest' | 'hardest';
@@ -71,13 +71,27 @@ function thumbnail(source: CanvasImageSource, w: number, h: number): HTMLCanvasE
 /** Your images and the sample gallery's: what the cards, the histograms and the budget's means are about. */
 const sampled = () => items.filter((it) => it.result && (it.set === 'yours' || it.set === 'gallery'));
 
+/** Per model, fetched once per page: its report.json, and its sample images (the Tiny-ImageNet archive is
+ *  152 MB). A failed read is forgotten, so the next try reads again. */
+const reports = new Map<string, Promise<Report | null>>();
+const sampleSets = new Map<string, Promise<LabelledImage[]>>();
+function once<T>(cache: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) {
+    p = read();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
 async function loadModel(backend: BackendChoice): Promise<void> {
   stopLive($<HTMLVideoElement>('video'));
   model?.dispose();
   model = null;
   const progress = $<HTMLProgressElement>('load-progress');
   setStatus('model-status', `Loading ${shipped.title} on ${backend}…`);
-  report = await fetch(`./${shipped.id}/report.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null) as Report | null;
+  report = await once(reports, shipped.id, () => fetch(`./${shipped.id}/report.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null) as Promise<Report | null>);
   try {
     model = await load(`./${shipped.id}/model.json`, { backend, onProgress: (p) => { progress.value = p.fraction; } });
   } catch (e) {
@@ -158,7 +172,10 @@ function card(it: Item): HTMLElement {
       bar(r.flops, r.flopsMax, `${fmtFlops(r.flops)} of ${fmtFlops(r.flopsMax)}`, 'flops'),
       el('div', { className: 'small' }, `iterations ${r.iterations.join('/')} · ${fmtFlops(r.flops)} (${((100 * r.flops) / r.flopsMax).toFixed(0)}%) · ${r.timeMs.toFixed(1)} ms/image in its batch${it.truth ? ` · truth: ${it.truth}` : ''}`)));
   li.setAttribute('aria-pressed', String(selected === it));
-  const choose = () => { selected = it; render(); };
+  const choose = () => { // only the pressed state changes: the figures are not about the selection
+    selected = it;
+    for (const c of $('cards').children) c.setAttribute('aria-pressed', String(c === li));
+  };
   li.addEventListener('click', choose);
   li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); choose(); } });
   return li;
@@ -252,7 +269,7 @@ async function runGallery(): Promise<void> {
   setStatus('gallery-status', `Reading the local ${samples.title} archive…`);
   let all;
   try {
-    all = await readSamples(samples);
+    all = await once(sampleSets, shipped.id, () => readSamples(samples));
   } catch (e) {
     setStatus('gallery-status', `${(e as Error).message}. Start the demo with ${samples.env}=/path/to/the/archive.`);
     return;

@@ -99,8 +99,12 @@ test('demo: load, classify, Figures 3 and 2, gallery, dial, budget', async ({ pa
     expect(img.r).toBe('pixelated');
   }
 
+  // choosing a card marks it, and only it, as the dial's image
+  await page.locator('.card').nth(1).click();
+  expect(await page.locator('.card').evaluateAll((cs) => cs.slice(0, 3).map((c) => c.getAttribute('aria-pressed')))).toEqual(['false', 'true', 'false']);
   // the dial: some degradation of the newest image must change the compute spent
   await page.locator('.card').first().click();
+  await expect(page.locator('.card').first()).toHaveAttribute('aria-pressed', 'true');
   const changed: boolean[] = [];
   for (const kind of ['noise', 'blur', 'occlusion']) {
     await page.selectOption('#dial-kind', kind);
