@@ -58,9 +58,10 @@ function shipWasm(): Plugin {
 function minifyThreadedFactoryText(): Plugin {
   return {
     name: 'iamnn-minify-threaded-factory-text',
-    transform(_code, id) {
+    enforce: 'pre', // before Vite's own ?raw loader, so the file is read once, here
+    load(id) {
       if (!id.endsWith('/tfjs-backend-wasm-threaded-simd.js?raw')) return null;
-      const { code, errors } = minifySync('threaded-simd.js', readFileSync(require.resolve(THREADED_FACTORY), 'utf8'));
+      const { code, errors } = minifySync('threaded-simd.js', readFileSync(id.slice(0, -'?raw'.length), 'utf8'));
       if (errors.length || !code.includes('var WasmBackendModuleThreadedSimd=')) throw new Error(`minifying ${THREADED_FACTORY}: ${errors.map((e) => e.message).join('; ') || 'its top-level name changed'}`);
       return { code: `export default ${JSON.stringify(code)};`, map: null };
     },
