@@ -107,3 +107,50 @@ describe('after a lost WebGPU device', () => {
     });
   });
 });
+
+describe('a driver with a lesser configuration (as WASM without threads)', () => {
+  const cpuFactory = tf.findBackendFactory('cpu');
+  /** The cpu backend's factory replaced by `factory` (the initialised instance dropped, so setBackend calls it). */
+  const registerCpu = (factory: () => tf.KernelBackend | Promise<tf.KernelBackend>) => {
+    tf.removeBackend('cpu');
+    tf.registerBackend('cpu', factory, 1);
+  };
+  const broken = () => { throw new Error('broken configuration'); };
+  afterEach(() => registerCpu(cpuFactory));
+
+  it('after a failed init: reset, then degrade with the reason, then the lesser configuration; info from describe()', async () => {
+    vi.resetModules();
+    const { enableBackend, initBackend } = await import('../src/backend');
+    const calls: string[] = [];
+    let attempt = 0;
+    registerCpu(broken);
+    enableBackend('cpu', {
+      prepare: () => { calls.push(`prepare ${++attempt}`); return null; },
+      reset: () => { calls.push('reset'); },
+      diagnose: async () => `configuration ${attempt} failed`,
+      degrade: (reason) => { calls.push(`degrade: ${reason}`); registerCpu(cpuFactory); return true; },
+      describe: async () => ({ wasmThreadsOff: `lesser configuration after ${attempt - 1} failure` }),
+    });
+    const info = await initBackend('cpu', { timeoutMs: 5000 });
+    expect(info).toMatchObject({ backend: 'cpu', skipped: [], wasmThreadsOff: 'lesser configuration after 1 failure' });
+    expect(calls).toEqual(['prepare 1', 'reset', 'degrade: configuration 1 failed', 'prepare 2']);
+  });
+
+  it('when the lesser configuration fails too, its reason is the one reported, and the loop ends', async () => {
+    vi.resetModules();
+    const { enableBackend, initBackend } = await import('../src/backend');
+    let attempt = 0;
+    const degraded: string[] = [];
+    registerCpu(broken);
+    enableBackend('cpu', {
+      prepare: () => { attempt++; return null; },
+      diagnose: async () => `configuration ${attempt} failed`,
+      degrade: (reason) => { degraded.push(reason); return attempt === 1; }, // one lesser configuration, then none
+    });
+    await expect(initBackend('cpu', { timeoutMs: 5000 })).rejects.toMatchObject({
+      name: 'BackendError',
+      attempts: [{ backend: 'cpu', reason: 'configuration 2 failed' }],
+    });
+    expect(degraded).toEqual(['configuration 1 failed', 'configuration 2 failed']);
+  });
+});
