@@ -6,7 +6,7 @@
  *   node bench/run.mjs [--reps=5] [--curve=1000] [--backends=webgpu,wasm] [--only=adaptive] [--label=name]
  * --only=adaptive measures just adaptive vs maximum (for before/after comparisons of a change);
  * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time);
- * --only=threads [--threads=1,2] compares WASM thread counts: one cross-origin isolated page per count
+ * --only=threads [--threads=1,2] compares WASM thread counts (ours and onnxruntime-web's): one cross-origin isolated page per count
  * (e2e/serve.mjs's /isolated/), reps alternated between them, at batch 1 and 32;
  * --only=video times the live-video loop on a 640x480 fake camera ([--video_seconds=5] per variant).
  */
@@ -28,7 +28,7 @@ const CHROME_ARGS = ['--no-sandbox', '--disable-background-networking', '--disab
 
 if (!existsSync('models/cifar10/model.json')) throw new Error('no models/cifar10/model.json');
 const onnx = 'bench/onnx/cifar10-max.onnx';
-if (!['threads', 'video'].includes(args.only) && (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs)) {
+if (args.only !== 'video' && (!existsSync(onnx) || statSync(onnx).mtimeMs < statSync('models/cifar10/model.json').mtimeMs)) {
   execFileSync('/usr/bin/python3', ['-m', 'bench.export_onnx', `--out=${onnx}`], { stdio: 'inherit' });
 }
 await build({ configFile: 'bench/vite.config.ts', logLevel: 'warn' });
@@ -45,7 +45,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  */
 const THREADS_VARIANTS = [
   { name: 'batch 1', batch: 1, earlyExit: true }, { name: 'batch 32', batch: 32, earlyExit: true },
-  { name: 'batch 32, maximum', batch: 32, earlyExit: false }, { name: '1024² matmul', matmul: 1024 },
+  { name: 'batch 1, maximum', batch: 1, earlyExit: false }, { name: 'batch 32, maximum', batch: 32, earlyExit: false },
+  { name: 'onnxruntime-web, batch 1 (maximum)', onnx: 1 }, { name: 'onnxruntime-web, batch 32 (maximum)', onnx: 32 },
+  { name: '1024² matmul', matmul: 1024 },
 ];
 
 async function threadsComparison(counts) {
@@ -60,7 +62,7 @@ async function threadsComparison(counts) {
     await page.goto(`${ORIGIN}/isolated/bench/page/dist/index.html`);
     await page.waitForFunction(() => window.benchReady === true);
     const info = await page.evaluate((o) => window.prepareThreads(o), {
-      modelUrl: `${ORIGIN}/models/cifar10/model.json`, datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, numThreads, images: 128,
+      modelUrl: `${ORIGIN}/models/cifar10/model.json`, onnxUrl: `${ORIGIN}/${onnx}`, datasetUrl: `${ORIGIN}/bench/datasets/cifar10-test.tar.gz`, numThreads, images: 128,
       variants: THREADS_VARIANTS,
     });
     if (info.wasmThreads !== numThreads) throw new Error(`numThreads ${numThreads} ran ${info.wasmThreads} thread(s): ${info.wasmThreadsOff}`);
@@ -156,6 +158,10 @@ if (args.only === 'threads') {
     const base = runs[0].medians[name];
     const each = runs.map((t) => `${t.numThreads}: ${f1(t.medians[name])}${t === runs[0] ? '' : ` (${(base / t.medians[name]).toFixed(2)}x)`}`);
     console.log(`${name}, ${matmul ? 'ms' : 'ms/img'} by thread count: ${each.join(', ')}`);
+  }
+  for (const t of runs) {
+    const vs = (ours, theirs) => `${f1(t.medians[ours])} vs ${f1(t.medians[theirs])} ms/img (${(t.medians[theirs] / t.medians[ours]).toFixed(2)}x)`;
+    console.log(`${t.numThreads} thread(s), ours at max vs onnxruntime-web: batch 1 ${vs('batch 1, maximum', 'onnxruntime-web, batch 1 (maximum)')}, batch 32 ${vs('batch 32, maximum', 'onnxruntime-web, batch 32 (maximum)')}`);
   }
   console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}; medians of ${reps} alternated reps; written to ${file}`);
   process.exit(0);

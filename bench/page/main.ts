@@ -143,16 +143,28 @@ async function peak(reps: number) {
   return { gflops: (2 * n ** 3) / (ms * 1e6), ms };
 }
 
+/** An onnxruntime-web session on `threads` threads (more than 1 needs a cross-origin isolated page). */
+async function ortSession(url: string, backend: string, threads: number): Promise<ort.InferenceSession> {
+  ort.env.wasm.numThreads = threads;
+  // on an isolated page its workers' scripts need the isolating headers too: e2e/serve.mjs's /isolated/ prefix
+  ort.env.wasm.wasmPaths = new URL(`${crossOriginIsolated ? '/isolated' : ''}/node_modules/onnxruntime-web/dist/`, location.href).href;
+  return ort.InferenceSession.create(url, { executionProviders: [backend] });
+}
+
+/** The first `batch` images of `x` as the ONNX model's input: normalized NCHW float32. */
+async function ortFeed(x: tf.Tensor4D, batch: number, mean: number[], std: number[]): Promise<Record<string, ort.Tensor>> {
+  const [, h, w] = x.shape;
+  const nchw = tf.tidy(() => tf.transpose(tf.div(tf.sub(tf.div(tf.slice(x, [0, 0, 0, 0], [batch, -1, -1, -1]), 255), mean), std), [0, 3, 1, 2]));
+  const data = (await nchw.data()) as Float32Array;
+  nchw.dispose();
+  return { x: new ort.Tensor('float32', data, [batch, 3, h, w]) };
+}
+
 async function onnxPeer(url: string, backend: string, x: tf.Tensor4D, mean: number[], std: number[], reps: number) {
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmPaths = new URL('/node_modules/onnxruntime-web/dist/', location.href).href;
-  const session = await ort.InferenceSession.create(url, { executionProviders: [backend] });
+  const session = await ortSession(url, backend, 1);
   const out: Record<string, number> = {};
   for (const batch of [1, 32]) {
-    const nchw = tf.tidy(() => tf.transpose(tf.div(tf.sub(tf.div(tf.slice(x, [0, 0, 0, 0], [batch, -1, -1, -1]), 255), mean), std), [0, 3, 1, 2]));
-    const data = (await nchw.data()) as Float32Array;
-    nchw.dispose();
-    const feed = { x: new ort.Tensor('float32', data, [batch, 3, 32, 32]) };
+    const feed = await ortFeed(x, batch, mean, std);
     await session.run(feed);
     const t: number[] = [];
     for (let r = 0; r < reps; r++) t.push(await time(() => session.run(feed)));
@@ -233,17 +245,26 @@ async function measure(o: Options) {
  * WASM threads: bench/run.mjs --only=threads opens one isolated page per thread count and alternates
  * timeThreads() between them, rep by rep. The page's WASM backend keeps its thread count, hence a page each.
  */
-let threadsRun: { model: IamNNModel; x: tf.Tensor4D; a: tf.Tensor2D; b: tf.Tensor2D } | null = null;
+let threadsRun: { model: IamNNModel; x: tf.Tensor4D; a: tf.Tensor2D; b: tf.Tensor2D; ort: { session: ort.InferenceSession; feeds: Map<number, Record<string, ort.Tensor>> } | null } | null = null;
 
-/** The model at a batch size (adaptive, or every image to the caps), or one n x n matmul (the kernels alone). */
-type ThreadsVariant = { batch: number; earlyExit: boolean } | { matmul: number };
+/** The model at a batch size (adaptive, or every image to the caps), one n x n matmul (the kernels alone), or
+ *  onnxruntime-web's wasm EP on the same network at its maximum iterations (bench/export_onnx.py), as many threads. */
+type ThreadsVariant = { batch: number; earlyExit: boolean } | { matmul: number } | { onnx: number };
 
-async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThreads: number; images: number; variants: ThreadsVariant[] }) {
+async function prepareThreads(o: { modelUrl: string; onnxUrl: string | null; datasetUrl: string; numThreads: number; images: number; variants: ThreadsVariant[] }) {
   const model = await load(o.modelUrl, { backend: 'wasm', numThreads: o.numThreads });
   const data = await images(o.datasetUrl, o.images);
   if (!data) throw new Error(`the benchmark needs the CIFAR-10 test archive at ${o.datasetUrl}`);
   const n = Math.max(0, ...o.variants.map((v) => ('matmul' in v ? v.matmul : 0)));
-  threadsRun = { model, x: data.x, a: tf.randomNormal([n, n]), b: tf.randomNormal([n, n]) };
+  let onnx = null;
+  const onnxBatches = o.variants.flatMap((v) => ('onnx' in v ? [v.onnx] : []));
+  if (o.onnxUrl && onnxBatches.length) {
+    const { mean, std } = (await (await fetch(o.modelUrl)).json()).iamnn.normalization;
+    const feeds = new Map<number, Record<string, ort.Tensor>>();
+    for (const b of onnxBatches) feeds.set(b, await ortFeed(data.x, b, mean, std));
+    onnx = { session: await ortSession(o.onnxUrl, 'wasm', o.numThreads), feeds };
+  }
+  threadsRun = { model, x: data.x, a: tf.randomNormal([n, n]), b: tf.randomNormal([n, n]), ort: onnx };
   for (const v of o.variants) await timeThreads(v); // warm-up
   const { wasmThreads, wasmThreadsOff, wasmSimd, timings } = model.info;
   return { wasmThreads, wasmThreadsOff, wasmSimd, backendInitMs: timings.backendInitMs, crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
@@ -251,8 +272,13 @@ async function prepareThreads(o: { modelUrl: string; datasetUrl: string; numThre
 
 /** One rep of `v`: ms per image over the prepared images (32 of them at batch 1), or ms of the matmul. */
 async function timeThreads(v: ThreadsVariant): Promise<number> {
-  const { model, x, a, b } = threadsRun!;
+  const { model, x, a, b, ort: onnx } = threadsRun!;
   if ('matmul' in v) return time(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); });
+  if ('onnx' in v) {
+    if (!onnx) throw new Error('no ONNX model for the onnxruntime-web variants');
+    const feed = onnx.feeds.get(v.onnx)!;
+    return (await time(() => onnx.session.run(feed))) / v.onnx;
+  }
   const n = v.batch === 1 ? Math.min(32, x.shape[0]) : x.shape[0];
   const batches = Array.from({ length: Math.floor(n / v.batch) }, (_, i) => tf.slice(x, [i * v.batch, 0, 0, 0], [v.batch, -1, -1, -1]) as tf.Tensor4D);
   const ms = await time(async () => { for (const one of batches) await model.classifyBatch(one, { earlyExit: v.earlyExit }); });
@@ -260,7 +286,8 @@ async function timeThreads(v: ThreadsVariant): Promise<number> {
   return ms / (batches.length * v.batch);
 }
 
-function endThreads() {
+async function endThreads() {
+  await threadsRun?.ort?.session.release();
   if (threadsRun) tf.dispose([threadsRun.x, threadsRun.a, threadsRun.b]);
   threadsRun?.model.dispose();
   threadsRun = null;
