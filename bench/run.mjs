@@ -8,7 +8,8 @@
  * --only=profile prints where a call's time goes (kernel time by kernel and resolution vs wall time);
  * --only=threads [--threads=1,2] compares WASM thread counts (ours and onnxruntime-web's): one cross-origin isolated page per count
  * (e2e/serve.mjs's /isolated/), reps alternated between them, at batch 1 and 32;
- * --only=video times the live-video loop on a 640x480 fake camera ([--video_seconds=5] per variant).
+ * --only=video times the live-video loop on a 640x480 fake camera ([--video_seconds=5] per variant; one sample
+ * each, --reps does not apply).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -66,6 +67,7 @@ async function threadsComparison(counts) {
       variants: THREADS_VARIANTS,
     });
     if (info.wasmThreads !== numThreads) throw new Error(`numThreads ${numThreads} ran ${info.wasmThreads} thread(s): ${info.wasmThreadsOff}`);
+    if (info.ortThreads !== null && info.ortThreads !== numThreads) throw new Error(`onnxruntime-web asked for ${numThreads} thread(s) runs ${info.ortThreads}`);
     runs.push({ numThreads, page, info, ms: Object.fromEntries(THREADS_VARIANTS.map((v) => [v.name, []])) });
   }
   console.error(`timing ${counts.join(' vs ')} threads…`);
@@ -160,7 +162,7 @@ if (args.only === 'threads') {
     console.log(`${name}, ${matmul ? 'ms' : 'ms/img'} by thread count: ${each.join(', ')}`);
   }
   for (const t of runs) {
-    const vs = (ours, theirs) => `${f1(t.medians[ours])} vs ${f1(t.medians[theirs])} ms/img (${(t.medians[theirs] / t.medians[ours]).toFixed(2)}x)`;
+    const vs = (ours, theirs) => `${f1(t.medians[ours])} vs ${f1(t.medians[theirs])} ms/img (theirs / ours ${(t.medians[theirs] / t.medians[ours]).toFixed(2)}x)`;
     console.log(`${t.numThreads} thread(s), ours at max vs onnxruntime-web: batch 1 ${vs('batch 1, maximum', 'onnxruntime-web, batch 1 (maximum)')}, batch 32 ${vs('batch 32, maximum', 'onnxruntime-web, batch 32 (maximum)')}`);
   }
   console.log(`\n${report.machine.cpus}, Chromium ${browserVersion}, tfjs ${report.versions.tfjs}; medians of ${reps} alternated reps; written to ${file}`);
@@ -170,9 +172,11 @@ const pct = (x) => `${(100 * x).toFixed(0)}%`;
 const rows = [];
 const videoRows = (r) => {
   const v = r.video;
+  if (!v) return;
+  if (v.error) { rows.push([r.backend, 'video 640x480', 'failed', v.error.slice(0, 80)]); return; }
   const loop = (x) => `${f1(x.classifiedFps)} fps of the camera's ${f1(x.cameraFps)}, call ${f1(x.medianCallMs)} ms, ${f1(x.meanFlops / 1e6)} MFLOPs`;
   rows.push([r.backend, `video ${v.size}, model's setting`, loop(v.own), `back-to-back classify(video): ${f1(v.backToBack.fps)} fps (${f1(v.backToBack.medianMs)} ms)`]);
-  rows.push([r.backend, `video ${v.size}, 10 ms budget`, loop(v.budget), 'classifyVideo frameBudgetMs: 10']);
+  rows.push([r.backend, `video ${v.size}, 20 ms budget`, loop(v.budget), `classifyVideo frameBudgetMs: 20; mean ladder rung ${v.budget.meanLevel.toFixed(1)} of 5`]);
 };
 for (const r of results) {
   if (r.video && args.only === 'video') { videoRows(r); continue; }

@@ -91,7 +91,8 @@ async function loadModel(backend: BackendChoice): Promise<void> {
   model = null;
   const progress = $<HTMLProgressElement>('load-progress');
   setStatus('model-status', `Loading ${shipped.title} on ${backend}…`);
-  report = await once(reports, shipped.id, () => fetch(`./${shipped.id}/report.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null) as Promise<Report | null>);
+  // a model without report.json is a null (kept); a failed fetch is forgotten, and the page goes on without it
+  report = await once(reports, shipped.id, () => fetch(`./${shipped.id}/report.json`).then((r) => (r.ok ? r.json() : r.status === 404 ? null : Promise.reject(new Error(`HTTP ${r.status}`)))) as Promise<Report | null>).catch(() => null);
   try {
     model = await load(`./${shipped.id}/model.json`, { backend, onProgress: (p) => { progress.value = p.fraction; } });
   } catch (e) {

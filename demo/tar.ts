@@ -55,29 +55,72 @@ class ByteReader {
   }
 }
 
-/** The regular files of the .tar.gz at `url` whose path `keep` accepts, by path. `what` names it in errors. */
+/** The header's checksum: the sum of its bytes with the checksum field itself counted as spaces. */
+function checksumOk(header: Uint8Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : header[i];
+  return sum === parseInt(text(header, 148, 8).trim(), 8);
+}
+
+/** PAX extended-header records ("<len> key=value\n"..., len counting UTF-8 bytes) as a map. */
+function paxRecords(data: Uint8Array): Map<string, string> {
+  const out = new Map<string, string>();
+  const utf8 = new TextDecoder();
+  for (let at = 0; at < data.length;) {
+    const space = data.indexOf(0x20, at);
+    const len = Number(utf8.decode(data.subarray(at, space)));
+    if (!(space > at && len > 0)) break;
+    const record = utf8.decode(data.subarray(space + 1, at + len - 1)); // without the trailing newline
+    const eq = record.indexOf('=');
+    if (eq > 0) out.set(record.slice(0, eq), record.slice(eq + 1));
+    at += len;
+  }
+  return out;
+}
+
+/**
+ * The regular files of the .tar.gz at `url` whose path `keep` accepts, by path. `what` names it in errors.
+ * Reads ustar, GNU (long names: 'L' entries) and PAX (a 'path' record for the next entry) archives, as GNU tar
+ * and Python's tarfile write them.
+ */
 export async function readTarGz(url: string, keep: (path: string) => boolean, what: string): Promise<Map<string, Uint8Array>> {
-  const res = await fetch(url);
+  const res = await fetch(url).catch((e: Error) => { throw new Error(`no ${what} at ${url}: ${e.message}`); });
   if (!res.ok || !res.body) throw new Error(`no ${what} at ${url} (HTTP ${res.status})`);
   const bytes = new ByteReader(res.body.pipeThrough(new DecompressionStream('gzip')).getReader());
   const files = new Map<string, Uint8Array>();
-  for (;;) {
-    const header = await bytes.take(512);
-    if (!header) break;
-    const short = text(header, 0, 100);
-    if (!short) break; // the two zero blocks that end an archive
-    const prefix = text(header, 345, 155); // ustar: long paths are split into prefix and name
-    const path = prefix ? `${prefix}/${short}` : short;
-    const size = parseInt(text(header, 124, 12).trim() || '0', 8);
-    const type = String.fromCharCode(header[156]);
-    const padded = Math.ceil(size / 512) * 512;
-    if ((type === '0' || type === '\0') && keep(path)) {
-      const data = await bytes.take(padded);
-      if (!data) throw new Error(`${what} at ${url} ends inside ${path}`);
-      files.set(path, data.subarray(0, size));
-    } else if (!(await bytes.skip(padded))) {
-      throw new Error(`${what} at ${url} ends inside ${path}`);
+  const broken = (why: string) => new Error(`${what} at ${url} is not a readable .tar.gz: ${why}`);
+  let nextPath: string | null = null; // from a GNU long-name or PAX header, for the entry after it
+  try {
+    for (;;) {
+      const header = await bytes.take(512);
+      if (!header) throw broken(files.size ? 'it ends without the end-of-archive block (cut short?)' : 'it is empty');
+      if (header.every((b) => b === 0)) break; // the end-of-archive block
+      if (!checksumOk(header)) throw broken(`a header with a bad checksum after ${files.size} kept files`);
+      const short = text(header, 0, 100);
+      const ustar = text(header, 257, 6).startsWith('ustar');
+      const prefix = ustar ? text(header, 345, 155) : ''; // ustar: long paths are split into prefix and name
+      const path = nextPath ?? (prefix ? `${prefix}/${short}` : short);
+      const size = parseInt(text(header, 124, 12).trim() || '0', 8);
+      if (!Number.isFinite(size) || size < 0) throw broken(`${path}: a size that is not a number`);
+      const type = String.fromCharCode(header[156]);
+      const padded = Math.ceil(size / 512) * 512;
+      const meta = type === 'L' || type === 'x';
+      if (meta || ((type === '0' || type === '\0') && keep(path))) {
+        const data = await bytes.take(padded);
+        if (!data) throw broken(`it ends inside ${path}`);
+        const body = data.subarray(0, size);
+        if (type === 'L') nextPath = text(body, 0, size);
+        else if (type === 'x') nextPath = paxRecords(body).get('path') ?? null;
+        else files.set(path, body);
+        if (meta) continue;
+      } else if (!(await bytes.skip(padded))) {
+        throw broken(`it ends inside ${path}`);
+      }
+      nextPath = null;
     }
+  } catch (e) {
+    // gunzip and network failures arrive as bare TypeErrors: say which archive
+    throw (e as Error).message.includes(url) ? e : broken((e as Error).message);
   }
   return files;
 }

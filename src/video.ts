@@ -37,7 +37,7 @@ export interface VideoOptions extends Omit<ClassifyOptions, 'signal' | 'haltingT
 }
 
 export interface VideoResult extends Result {
-  /** Frames seen so far (classified + skipped). */
+  /** Frames the video presented so far, this one included (classified + skipped). */
   frame: number;
   /** The ladder rung this frame ran at (0 = the model's own setting) and the setting it means. */
   level: number;
@@ -54,7 +54,7 @@ export interface VideoLoop {
   readonly stats: { classified: number; skipped: number; level: number };
 }
 
-type FrameVideo = HTMLVideoElement & { requestVideoFrameCallback?: (cb: () => void) => number; cancelVideoFrameCallback?: (id: number) => void };
+type FrameVideo = HTMLVideoElement & { requestVideoFrameCallback?: (cb: (now: number, meta: { presentedFrames: number }) => void) => number; cancelVideoFrameCallback?: (id: number) => void };
 
 /**
  * Classify `video`'s frames until `stop()` (or `options.signal`): `const loop = classifyVideo(model, video,
@@ -113,11 +113,20 @@ export function classifyVideo(model: IamNNModel, video: HTMLVideoElement, option
     }
   };
 
-  const onFrame = () => {
+  // A call that never yields to the event loop (WASM, CPU) gets one frame callback after it, however many
+  // frames the camera presented meanwhile: requestVideoFrameCallback's presentedFrames counts them all.
+  let lastPresented: number | undefined;
+  const onFrame = (_now?: number, meta?: { presentedFrames?: number }) => {
     if (!running) return;
-    frames++;
-    if (busy) stats.skipped++;
-    else if (video.readyState >= 2) busy = classifyFrame().finally(() => { busy = null; });
+    const presented = meta?.presentedFrames;
+    const arrived = presented !== undefined && lastPresented !== undefined ? Math.max(1, presented - lastPresented) : 1;
+    lastPresented = presented;
+    frames += arrived;
+    if (busy) stats.skipped += arrived;
+    else {
+      stats.skipped += arrived - 1; // the frames before this one went by unclassified
+      if (video.readyState >= 2) busy = classifyFrame().finally(() => { busy = null; });
+    }
     schedule();
   };
 

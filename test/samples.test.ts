@@ -10,15 +10,16 @@ import { readClassFolders, readTinyImagenetVal } from '../demo/samples';
 let dir: string;
 const realFetch = globalThis.fetch;
 
-/** A .tar.gz (GNU tar, as the official archives were made) of `files` under `root`, served at file://-like URLs. */
-function archive(name: string, files: Record<string, string | Uint8Array>): string {
+/** A .tar.gz of `files` made by GNU tar (GNU format, as the official archives: long names as 'L' entries), its
+ *  path standing for a URL (the fake fetch reads files). */
+function archive(name: string, files: Record<string, string | Uint8Array>, tarFlags: string[] = []): string {
   const root = join(dir, name);
   for (const [path, data] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), data);
   }
   const out = join(dir, `${name}.tar.gz`);
-  execFileSync('tar', ['czf', out, '-C', root, '.']);
+  execFileSync('tar', [...tarFlags, '-czf', out, '-C', root, '.']);
   return out;
 }
 
@@ -59,6 +60,33 @@ describe('sample archives', () => {
       'val/images/val_0.JPEG': jpegBytes(0), 'val/images/val_9.JPEG': jpegBytes(9),
     });
     await expect(readTinyImagenetVal(url)).rejects.toThrow(/val_9\.JPEG: no class/);
+  });
+
+  it('long paths: GNU long-name entries and PAX path records (as GNU tar and Python\'s tarfile write them)', async () => {
+    const deep = `${'long-folder-name/'.repeat(8)}cat`;
+    const gnu = archive('long', { [`${deep}/0001.jpg`]: jpegBytes(4) }, ['--format=gnu']); // long names as 'L' entries
+    expect((await readClassFolders(gnu)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([[`${deep}/0001.jpg`, 'cat']]);
+    const pax = join(dir, 'pax.tar.gz');
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import io, sys, tarfile',
+      'with tarfile.open(sys.argv[1], "w:gz", format=tarfile.PAX_FORMAT) as t:',
+      '    data = bytes(range(256)) * 3',
+      '    info = tarfile.TarInfo(sys.argv[2] + "/0002.jpg"); info.size = len(data); t.addfile(info, io.BytesIO(data))',
+    ].join('\n'), pax, `${deep}-ü`]);
+    const got = await readClassFolders(pax);
+    expect(got.map((g) => [g.name, g.label])).toEqual([[`${deep}-ü/0002.jpg`, 'cat-ü']]);
+    expect(got[0].blob.size).toBe(768);
+  });
+
+  it('an archive cut short between entries, or not gzip at all, is an error that names it', async () => {
+    const url = archive('two', { 'a/x.jpg': jpegBytes(1), 'a/y.jpg': jpegBytes(2) });
+    const raw = execFileSync('gzip', ['-dc'], { input: readFileSync(url) });
+    const cut = join(dir, 'cut-between.tar.gz');
+    writeFileSync(cut, execFileSync('gzip', ['-c'], { input: raw.subarray(0, 2560) })); // ./, ./a/ and one whole entry (512 + 1024): cut between entries
+    await expect(readClassFolders(cut)).rejects.toThrow(/cut-between\.tar\.gz is not a readable \.tar\.gz: .*end-of-archive/);
+    const notGzip = join(dir, 'plain.tar.gz');
+    writeFileSync(notGzip, 'PK\u0003\u0004 a zip file');
+    await expect(readClassFolders(notGzip)).rejects.toThrow(/plain\.tar\.gz is not a readable \.tar\.gz/);
   });
 
   it('a truncated archive is an error, not a short list', async () => {
