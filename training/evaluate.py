@@ -4,7 +4,7 @@ held-out split of the data the run was trained on (Tiny-ImageNet's 10,000 val im
     /usr/bin/python3 -m training.evaluate --ckpt=training/runs/iamnn/ckpt.pt \
         --baseline=training/runs/baseline/ckpt.pt --out=models/cifar10/report.json \
         [--compare=other/ckpt.pt,...]   # other IamNN runs, one row each at their own threshold
-        [--peer=training/runs/resnet20-60ep/ckpt.pt,...]   # static ResNets trained with the same recipe
+        [--peer=training/runs/resnet20-40ep/ckpt.pt,...]   # static ResNets trained with the same recipe
         [--carry=models/cifar10/report.json]   # keep that report's rows of runs whose checkpoint was removed
         [--data=tiny-imagenet-200]   # default: the run's own data (CIFAR-10 for runs from before it was kept)
         [--limit=500]   # only the first 500 held-out images (a smoke test; the report says how many it used)

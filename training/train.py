@@ -5,7 +5,7 @@ training/data.py reads; checkpoints every epoch, resumable.
     /usr/bin/python3 -m training.train --epochs=60 --precision=bf16 --out=training/runs/iamnn60   # the shipped recipe
     /usr/bin/python3 -m training.train --shared=False --zero_init_last_bn=False --out=training/runs/baseline
     /usr/bin/python3 -m training.train --out=training/runs/iamnn --resume   # continue a run
-    /usr/bin/python3 -m training.train --arch=resnet20 --epochs=60 --out=training/runs/resnet20-60ep   # a static peer
+    /usr/bin/python3 -m training.train --arch=resnet20 --epochs=40 --translate=4 --precision=bf16 --out=training/runs/resnet20-40ep   # a static peer
     /usr/bin/python3 -m training.train --init=training/checkpoints/iamnn-cifar10.pt --epochs=4 --lr=0.02 \
         --warmup_epochs=0.2 --ponder_early_epochs=0 --budget_sampling=0.5 --out=training/runs/iamnn-dial   # a dial fine-tune
     /usr/bin/python3 -m training.train --teacher=training/checkpoints/baseline-cifar10.pt --ponder_cost=0.0035 \
