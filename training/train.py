@@ -89,6 +89,12 @@ class TrainConfig:
     budget_sampling: float = 0.0    # fraction of batches trained at a random halting threshold, uniform in
                                     # [budget_min_threshold, 1 - eps] instead of the model's own: an early stop
     budget_min_threshold: float = 0.3  # stays a good classifier, so a per-call threshold degrades gracefully
+    budget_sampling_from: int = 0   # first (0-based) epoch that samples budgets: later, once the depth pays
+    halting_off_epochs: int = 0     # the first epochs train IamNN with halting off: every iteration runs to its
+                                    # stage's cap and the stage outputs its final state (as the baseline trains),
+                                    # no ponder cost; ACT takes over after them, its tau schedule starting there.
+                                    # With ACT from the start the ponder cost cut the iterations to ~2 before the
+                                    # later ones learned anything (docs/training.md, the 1.5x candidate)
 
 
 # Where a run may differ between sessions; every other TrainConfig field of a resumed run comes from its
@@ -218,9 +224,17 @@ def native_bf16(device: str) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def halting_at(epoch: int, tc: TrainConfig) -> bool:
+    """Whether 0-based `epoch` trains with ACT's halting (False: the halting-off warm-up)."""
+    return epoch >= tc.halting_off_epochs
+
+
 def tau_at(epoch: int, tc: TrainConfig) -> float:
-    """Ponder cost for 0-based `epoch`."""
-    return tc.ponder_cost_early if epoch < tc.ponder_early_epochs else tc.ponder_cost
+    """Ponder cost for 0-based `epoch`: 0 in the halting-off warm-up, then the early tau for
+    `ponder_early_epochs` epochs, then `ponder_cost`."""
+    if not halting_at(epoch, tc):
+        return 0.0
+    return tc.ponder_cost_early if epoch - tc.halting_off_epochs < tc.ponder_early_epochs else tc.ponder_cost
 
 
 def teacher_logits(teacher: IamNN, x: torch.Tensor, norm: dict) -> torch.Tensor:
@@ -247,11 +261,11 @@ def make_optimizer(model: IamNN, tc: TrainConfig) -> torch.optim.SGD:
                            lr=tc.lr, momentum=tc.momentum, nesterov=True)
 
 
-def step_eps(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator) -> float | None:
-    """The halting epsilon of one training batch: the model's (None), or with probability budget_sampling one for
-    a threshold drawn uniformly from [budget_min_threshold, 1 - mc.eps]. Drawn from the epoch's generator, so a
-    resumed run draws the same."""
-    if tc.budget_sampling <= 0:
+def step_eps(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator, epoch: int) -> float | None:
+    """The halting epsilon of one training batch of 0-based `epoch`: the model's (None), or from epoch
+    budget_sampling_from on, with probability budget_sampling, one for a threshold drawn uniformly from
+    [budget_min_threshold, 1 - mc.eps]. Drawn from the epoch's generator, so a resumed run draws the same."""
+    if tc.budget_sampling <= 0 or epoch < tc.budget_sampling_from or not halting_at(epoch, tc):
         return None
     u, v = torch.rand(2, generator=gen).tolist()
     if u >= tc.budget_sampling:
@@ -260,11 +274,13 @@ def step_eps(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator) -> float | 
 
 
 def train_step(model: IamNN, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-               soft: torch.Tensor | None, tau: float, tc: TrainConfig, eps: float | None = None):
-    """One SGD step on a batch, at halting epsilon `eps` (None: the model's). `soft`: the teacher's logits for it,
+               soft: torch.Tensor | None, tau: float, tc: TrainConfig, eps: float | None = None, halting: bool = True):
+    """One SGD step on a batch, at halting epsilon `eps` (None: the model's), with ACT's halting or without (IamNN's
+    halting-off warm-up; the static peers have no halting and ignore it). `soft`: the teacher's logits for it,
     or None. Returns (logits, n_iters, ce, kd or None, mean ponder cost), detached."""
+    kw = {"eps": eps} if halting else {"halting": False}
     with torch.autocast(torch.device(tc.device).type, torch.bfloat16, enabled=tc.precision == "bf16"):
-        logits, n_iters, ponder = model(xb, eps=eps)
+        logits, n_iters, ponder = model(xb, **kw)
     logits = logits.float()
     ce = F.cross_entropy(logits, yb, label_smoothing=tc.label_smoothing)
     kd = None if soft is None else distill_loss(logits, soft, tc.distill_temp)
@@ -293,6 +309,9 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     if tc.arch == "iamnn" and mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):
         raise SystemExit("zero_init_last_bn=True needs a ponder cost to train (the baseline and tau = 0 have "
                          "none): add --zero_init_last_bn=False")
+    if tc.arch == "iamnn" and mc.zero_init_last_bn and mc.shared and tc.halting_off_epochs:
+        raise SystemExit("--halting_off_epochs: the warm-up has no ponder cost, so zero_init_last_bn=True cannot "
+                         "leave its all-zero start: add --zero_init_last_bn=False")
 
 
 def main(argv: list[str]) -> None:
@@ -374,7 +393,7 @@ def main(argv: list[str]) -> None:
     gen = torch.Generator().manual_seed(tc.seed)
     for epoch in range(start_epoch, tc.epochs):
         gen.manual_seed(tc.seed * 1000 + epoch)  # resumable: each epoch's randomness is its own
-        tau = tau_at(epoch, tc)
+        tau, halting = tau_at(epoch, tc), halting_at(epoch, tc)
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr), generator=gen)
@@ -387,7 +406,8 @@ def main(argv: list[str]) -> None:
             xb = augment_batch(xtr[idx], norm, tc, gen).to(tc.device)
             yb = ytr[idx].to(tc.device)
             soft_b = None if soft is None else soft[idx].to(tc.device)
-            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc, step_eps(tc, mc, gen))
+            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc,
+                                                         step_eps(tc, mc, gen, epoch), halting)
             kd_sum += kd.item() if kd is not None else 0.0
             loss_sum += ce.item()
             ponder_sum += ponder.item()
@@ -396,13 +416,15 @@ def main(argv: list[str]) -> None:
             if b % 50 == 0:
                 print(f"epoch {epoch} step {b}/{per_epoch} ce {ce.item():.3f} iters {n_iters.float().mean(0).tolist()} "
                       f"{time.time() - t0:.0f}s", flush=True)
-        test_logits, test_iters = predict(model, xte, norm)
+        # the warm-up's test pass runs what it trains (halting off), later ones the browser's early exit
+        test_logits, test_iters = predict(model, xte, norm) if halting else predict(model, xte, norm, early_exit=False,
+                                                                                    halting=False)
         epoch_s = time.time() - t0  # the test pass included: running the command costs it too
         elapsed += epoch_s
         row = {"epoch": epoch + 1, "train_ce": loss_sum / per_epoch, "train_acc": correct / (per_epoch * tc.batch_size),
                "ponder": ponder_sum / per_epoch, "train_iters": (iters_sum / per_epoch).tolist(),
                "test_acc": (test_logits.argmax(1) == yte).float().mean().item(), "test_iters": test_iters.float().mean(0).tolist(),
-               "tau": tau, "precision": tc.precision, "epoch_s": epoch_s, "elapsed_s": elapsed}
+               "tau": tau, "halting": halting, "precision": tc.precision, "epoch_s": epoch_s, "elapsed_s": elapsed}
         if soft is not None:
             row["train_kd"] = kd_sum / per_epoch
         print(json.dumps(row), flush=True)

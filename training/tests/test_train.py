@@ -234,7 +234,7 @@ def test_init_fine_tunes_from_a_checkpoint_with_budget_sampling(cifar_archive, t
     train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={base}", "--epochs=1"])
     seen = []
     step = train.train_step
-    monkeypatch.setattr(train, "train_step", lambda *a: seen.append(a[-1]) or step(*a))
+    monkeypatch.setattr(train, "train_step", lambda *a: seen.append(a[7]) or step(*a))  # its eps
     start = {}
     monkeypatch.setattr(IamNN, "load_state_dict", lambda self, sd, _f=IamNN.load_state_dict: start.update(sd) or _f(self, sd))
     train.main([f"--data={cifar_archive}", f"--out={tuned}", f"--init={base / 'ckpt.pt'}", "--epochs=2", "--threads=1",
@@ -246,4 +246,37 @@ def test_init_fine_tunes_from_a_checkpoint_with_budget_sampling(cifar_archive, t
     assert seen.count(None) and drawn  # some batches at the model's threshold, some at a drawn one
     assert all(0.4 - 1e-9 <= 1 - e <= 0.99 + 1e-9 for e in drawn)
     mc = ModelConfig()
-    assert train.step_eps(train.TrainConfig(), mc, torch.Generator()) is None  # off by default
+    assert train.step_eps(train.TrainConfig(), mc, torch.Generator(), 0) is None  # off by default
+
+
+def test_halting_off_warm_up_then_act_with_budgets_only_from_their_epoch(cifar_archive, tmp_path, monkeypatch):
+    out = tmp_path / "warm"
+    with pytest.raises(SystemExit, match="zero_init_last_bn=False"):  # no ponder cost in the warm-up
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--halting_off_epochs=1"])
+    calls = []
+    step = train.train_step
+    monkeypatch.setattr(train, "train_step", lambda *a: calls.append((a[5], a[7], a[8])) or step(*a))  # tau, eps, halting
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={out}", "--halting_off_epochs=1", "--zero_init_last_bn=False",
+                           "--budget_sampling=1", "--budget_sampling_from=2", "--ponder_early_epochs=1"])
+    rows = log_rows(out)
+    assert [r["halting"] for r in rows] == [False, True, True]
+    assert [r["tau"] for r in rows] == [0.0, 0.01, 0.005]  # the early tau counts from ACT's first epoch
+    assert rows[0]["test_iters"] == [2.0, 3.0]  # the warm-up's test pass runs every iteration, like its training
+    per_epoch = len(calls) // 3
+    warm, act, budget = calls[:per_epoch], calls[per_epoch:2 * per_epoch], calls[2 * per_epoch:]
+    assert all(c == (0.0, None, False) for c in warm)
+    assert all(c == (0.01, None, True) for c in act)  # no budgets before budget_sampling_from
+    assert all(t == 0.005 and e is not None and h for t, e, h in budget)
+
+
+def test_train_step_without_halting_runs_every_iteration_and_outputs_the_final_state():
+    torch.manual_seed(0)
+    model = IamNN(ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(2, 3), act_hidden=8,
+                              zero_init_last_bn=False))
+    x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    tc = train.TrainConfig(precision="fp32", device="cpu", lr=0.0, weight_decay=0.0)
+    model.eval()  # batchnorm from running statistics: the two forwards see the same function
+    expected, iters, _ = model(x, halting=False)
+    logits, n_iters, _, _, ponder = train.train_step(model, train.make_optimizer(model, tc), x, y, None, 0.0, tc,
+                                                     halting=False)
+    assert torch.allclose(logits, expected) and n_iters.tolist() == [[2, 3]] * 4 and ponder.item() == 0.0
