@@ -8,13 +8,16 @@ export interface LabelledImage {
   blob: Blob;
 }
 
-const JPEG = /\.jpe?g$/i;
+/** A JPEG that is not hidden: no part of its path starts with a dot once a leading "./" is dropped (macOS archives
+ * carry a `._name.jpg` resource fork beside each image), the rule training/data.py reads archives by too. */
+const isJpeg = (path: string) =>
+  /\.jpe?g$/i.test(path) && !path.replace(/^(\.\/)+/, '').split('/').some((part) => part.startsWith('.'));
 const jpeg = (data: Uint8Array) => new Blob([data as BlobPart], { type: 'image/jpeg' });
 const byName = (a: LabelledImage, b: LabelledImage) => (a.name < b.name ? -1 : 1);
 
 /** Every JPEG of a folder-per-class archive (CIFAR-10's test.tar.gz), in path order, its folder as label. */
 export async function readClassFolders(url: string): Promise<LabelledImage[]> {
-  const files = await readTarGz(url, (p) => JPEG.test(p), 'image archive');
+  const files = await readTarGz(url, isJpeg, 'image archive');
   return [...files].map(([name, data]) => ({ name, label: name.split('/').at(-2) ?? '', blob: jpeg(data) })).sort(byName);
 }
 
@@ -24,7 +27,7 @@ export async function readClassFolders(url: string): Promise<LabelledImage[]> {
  * words.txt: what training/data.py calls the classes, and what the model's labels are.
  */
 export async function readTinyImagenetVal(url: string): Promise<LabelledImage[]> {
-  const wanted = (p: string) => /(^|\/)val\/images\/[^/]+$/.test(p) && JPEG.test(p)
+  const wanted = (p: string) => /(^|\/)val\/images\/[^/]+$/.test(p) && isJpeg(p)
     || /(^|\/)(val\/val_annotations|words)\.txt$/.test(p);
   const files = await readTarGz(url, wanted, 'Tiny-ImageNet archive');
   const textOf = (suffix: string) => {
@@ -39,7 +42,7 @@ export async function readTinyImagenetVal(url: string): Promise<LabelledImage[]>
   }));
   const out: LabelledImage[] = [];
   for (const [name, data] of files) {
-    if (!JPEG.test(name)) continue;
+    if (!isJpeg(name)) continue;
     const wnid = wnidOf.get(name.split('/').at(-1) ?? '');
     const label = wnid && nameOf.get(wnid);
     if (!label) throw new Error(`${name}: no class in val_annotations.txt / words.txt`);

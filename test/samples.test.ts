@@ -33,7 +33,8 @@ const jpegBytes = (k: number) => Uint8Array.from([0xff, 0xd8, k, ...new Array(70
 
 describe('sample archives', () => {
   it('folder-per-class: every JPEG in path order, labelled by its folder, bytes intact', async () => {
-    const url = archive('cifar', { 'test/cat/0002.jpg': jpegBytes(2), 'test/airplane/0001.jpg': jpegBytes(1), 'test/cat/0001.jpg': jpegBytes(3), 'test/readme.txt': 'x' });
+    const url = archive('cifar', { 'test/cat/0002.jpg': jpegBytes(2), 'test/airplane/0001.jpg': jpegBytes(1), 'test/cat/0001.jpg': jpegBytes(3), 'test/readme.txt': 'x',
+      'test/cat/._0001.jpg': 'AppleDouble', 'test/.thumbs/0003.jpg': jpegBytes(4) }); // hidden: skipped
     const got = await readClassFolders(url);
     expect(got.map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([['test/airplane/0001.jpg', 'airplane'], ['test/cat/0001.jpg', 'cat'], ['test/cat/0002.jpg', 'cat']]);
     expect(new Uint8Array(await got[2].blob.arrayBuffer())).toEqual(jpegBytes(2));
