@@ -8,6 +8,8 @@ held-out split of the data the run was trained on (Tiny-ImageNet's 10,000 val im
         [--carry=models/cifar10/report.json]   # keep that report's rows of runs whose checkpoint was removed
         [--data=tiny-imagenet-200]   # default: the run's own data (CIFAR-10 for runs from before it was kept)
         [--limit=500]   # only the first 500 held-out images (a smoke test; the report says how many it used)
+    /usr/bin/python3 -m training.evaluate --ckpt=a.pt --halting_weights=b.pt,c.pt   # only the table of mean ACT
+        # weights per iteration and stage of a, b and c (docs/training.md), no report
 
 Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
 halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
@@ -100,6 +102,30 @@ def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, 
     return torch.cat(logits), torch.cat(iters)
 
 
+@torch.no_grad()
+def mean_halting_weights(model: IamNN, x: torch.Tensor, norm: dict, batch: int = 500) -> list[list[float]]:
+    """Per stage, the mean ACT weight of each iteration's state in the stage output over uint8 NCHW images, at the
+    model's threshold (IamNN.halting_weights): how deep each stage really is, beyond its iteration count."""
+    model.eval()
+    dev = next(model.parameters()).device
+    sums = None
+    for i in range(0, len(x), batch):
+        w = model.halting_weights(normalize(x[i:i + batch], norm["mean"], norm["std"]).to(dev))
+        part = [s.sum(0).cpu().double() for s in w]
+        sums = part if sums is None else [a + b for a, b in zip(sums, part)]
+    return [(s / len(x)).tolist() for s in sums]
+
+
+def print_halting_weights(paths: list[str], x: torch.Tensor) -> None:
+    """--halting_weights=a.pt,b.pt: the table docs/training.md shows (mean weight of iterations 1, 2, ... per
+    stage; iterations after the last with weight >= 0.0005 left out)."""
+    for path in paths:
+        model, ck = load_ckpt(path)
+        stages = mean_halting_weights(model, x, ck["normalization"])
+        cells = [" / ".join(f"{v:.3f}" for v in w[:max(i + 1 for i, v in enumerate(w) if v >= 5e-4)]) for w in stages]
+        print(f"| {path} | {' | '.join(cells)} |")
+
+
 def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dict:
     """Top-1 and top-5 accuracy, FLOPs stats and iteration counts over a test set."""
     logits, iters = predict(model, x, norm, **kw)
@@ -167,8 +193,9 @@ def main(argv: list[str]) -> None:
     args = dict(a.lstrip("-").partition("=")[::2] for a in argv)
     torch.set_num_threads(int(args.get("threads", 2)))
     ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
-    compare, baselines, peers = ([p for p in args.get(k, "").split(",") if p] for k in ("compare", "baseline", "peer"))
-    missing = [p for p in (ckpt_path, *compare, *baselines, *peers) if not Path(p).is_file()]
+    compare, baselines, peers, weighed = ([p for p in args.get(k, "").split(",") if p]
+                                          for k in ("compare", "baseline", "peer", "halting_weights"))
+    missing = [p for p in (ckpt_path, *compare, *baselines, *peers, *weighed) if not Path(p).is_file()]
     if missing:  # before minutes of evaluation, not after them
         raise SystemExit(f"no checkpoint at: {', '.join(missing)}")
     model, ckpt = load_ckpt(ckpt_path)
@@ -178,6 +205,9 @@ def main(argv: list[str]) -> None:
     if args.get("limit"):
         x, y = x[:int(args["limit"])], y[:int(args["limit"])]
         description += f"; only its first {len(y):,}"
+    if weighed:
+        print_halting_weights([ckpt_path, *weighed], x)
+        return
     for path in (ckpt_path, *compare, *baselines, *peers):
         check_classes(torch.load(path, map_location="cpu") if path != ckpt_path else ckpt, ids, path, source)
     t0 = time.time()
@@ -234,6 +264,7 @@ def main(argv: list[str]) -> None:
         "dataset": description,
         "rows": rows,
         "iteration_histograms": hist,
+        "halting_weights": mean_halting_weights(model, x, norm),  # per stage, each iteration's mean ACT weight
         "easiest_test_indices": order[:16].tolist(),
         "hardest_test_indices": order.flip(0)[:16].tolist(),
         "model_config": ckpt["model_config"], "train_config": ckpt["train_config"],

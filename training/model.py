@@ -124,10 +124,12 @@ class Stage(nn.Module):
         g = torch.cat([s.mean((2, 3)), x0.mean((2, 3)), h.mean((2, 3))], 1)
         return h, self.act(g)
 
-    def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None, halting: bool = True):
+    def forward(self, x0: torch.Tensor, t: int | None = None, eps: float | None = None, halting: bool = True,
+                weights: list | None = None):
         """Masked ACT over all iterations. Returns (y, n_iters[int, B], remainder[B] or None for the baseline).
         halting=False (an ablation): every iteration runs and the output is the final state s_t, as in the
-        baseline, with no halting weights."""
+        baseline, with no halting weights. `weights`: if given, each iteration's ACT weight [B] in y (p_i, R at
+        the halting step, 0 after it) is appended to it."""
         t = self.t if t is None else min(t, self.t)
         eps = self.eps if eps is None else eps
         bsz = x0.shape[0]
@@ -148,6 +150,8 @@ class Stage(nn.Module):
             halt = running if i == t - 1 else running & (cum + p >= 1 - eps)  # the last iteration always halts
             w = torch.where(halt, 1 - cum, torch.where(running, p, torch.zeros_like(p)))
             y = y + w.view(-1, 1, 1, 1) * s
+            if weights is not None:
+                weights.append(w)
             remainder = torch.where(halt, 1 - cum, remainder)
             n_iters = torch.where(halt, torch.full_like(n_iters, i + 1), n_iters)
             cum = cum + torch.where(running, p, torch.zeros_like(p))
@@ -226,6 +230,21 @@ class IamNN(nn.Module):
     @torch.no_grad()
     def forward_early_exit(self, x, max_iters=None, eps=None):
         return self._run(x, True, max_iters, eps)[:2]
+
+    @torch.no_grad()
+    def halting_weights(self, x, eps=None) -> list[torch.Tensor]:
+        """Per stage, [B, T]: the ACT weight each iteration's state gets in the stage's output (p_i, then R at the
+        halting step, then 0; each row sums to 1). How much of the output a later iteration really makes: a stage
+        that counts 2 iterations but weighs the second 0.05 is one iteration deep (docs/training.md)."""
+        per_stage = [[] for _ in self.stages]
+        x = self.stem_forward(x)
+        for k, stage in enumerate(self.stages):
+            if k > 0:
+                x = F.max_pool2d(x, 2)
+            y, _, _ = stage.forward(x, eps=eps, weights=per_stage[k])
+            x = F.relu(y)
+        return [torch.stack(w + [torch.zeros_like(w[0])] * (stage.t - len(w)), 1)
+                for w, stage in zip(per_stage, self.stages)]
 
     def flops(self, input_size: int | None = None) -> dict:
         return flops_table(self.cfg, input_size)

@@ -215,3 +215,25 @@ def test_training_forward_stops_once_every_image_has_halted():
         (lo.square().sum() + po.sum()).backward()
     for n, p in m.named_parameters():
         assert torch.allclose(batch[n], grad(p), atol=1e-9), n
+
+
+def test_halting_weights_are_the_act_mixture_of_each_stage():
+    m = randomized(TINY).eval()
+    x = varied(32)
+    weights = m.halting_weights(x)
+    with torch.no_grad():
+        _, iters, _ = m(x)
+    for k, (w, t) in enumerate(zip(weights, TINY.max_iters)):
+        assert w.shape == (32, t)
+        assert torch.allclose(w.sum(1), torch.ones(32), atol=1e-6)  # a convex mixture of the states
+        n = iters[:, k]
+        after = torch.arange(t)[None, :] >= n[:, None]
+        assert (w[after] == 0).all() and (w[~after] > 0).all()  # every state up to the halting step, none after
+    # the stage output is that mixture: recompute stage 1's output from its states and the weights
+    with torch.no_grad():
+        st, x0 = m.stages[0], m.stem_forward(x)
+        s, mix = torch.zeros_like(st.forward(x0)[0]), 0
+        for i in range(TINY.max_iters[0]):
+            s = s + st.step(x0, s, i)[0]
+            mix = mix + weights[0][:, i].view(-1, 1, 1, 1) * s
+        assert torch.allclose(mix, st.forward(x0)[0], atol=1e-5)

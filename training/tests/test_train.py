@@ -165,6 +165,8 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
     assert report["rows"][-1]["ckpt"] == str(teacher_run / "ckpt.pt")
     assert report["train_config"]["teacher"] == str(teacher_run / "ckpt.pt") and len(report["training_curve"]) == 2
     assert report["rows"][-1]["mean_iterations"] == [2, 3]  # the baseline always runs every iteration
+    weights = report["halting_weights"]  # per stage, each iteration's mean ACT weight: a mixture, so they sum to 1
+    assert [len(w) for w in weights] == [2, 3] and all(abs(sum(w) - 1) < 1e-6 for w in weights)
 
     (tmp_path / "labels_only" / "ckpt.pt").unlink()  # a superseded run leaves the repository: its row stays
     evaluate.main([f"--data={cifar_archive}", f"--ckpt={student_run / 'ckpt.pt'}", f"--out={tmp_path / 'again.json'}",
@@ -185,6 +187,20 @@ def test_distill_loss_is_zero_only_when_the_student_matches_the_teacher():
     s = (t + torch.randn(8, 10)).requires_grad_()
     train.distill_loss(s, t, 4.0).backward()  # T^2 scaling: the gradient is T * (softmax(s/T) - softmax(t/T)) / batch
     assert torch.allclose(s.grad, 4.0 * (torch.softmax(s / 4, 1) - torch.softmax(t / 4, 1)) / 8, atol=1e-6)
+
+
+def test_evaluate_prints_the_halting_weights_table_of_each_checkpoint(cifar_archive, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={run}", "--epochs=1"])
+    ckpt = run / "ckpt.pt"
+    monkeypatch.chdir(tmp_path)  # where the default --out would land: nothing may be written
+    before = sorted(tmp_path.rglob("*"))
+    evaluate.main([f"--data={cifar_archive}", f"--ckpt={ckpt}", f"--halting_weights={ckpt}", "--threads=1"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert len(lines) == 2 and lines[0] == lines[1]  # one row per checkpoint named, the same checkpoint twice
+    stages = [cell.strip() for cell in lines[0].strip("|").split("|")][1:]
+    assert len(stages) == 2 and all(abs(sum(map(float, c.split(" / "))) - 1) < 2e-3 for c in stages)  # 3 decimals each
+    assert sorted(tmp_path.rglob("*")) == before  # only the table, no report
 
 
 def test_evaluate_names_every_missing_checkpoint_before_evaluating(tmp_path):
