@@ -69,6 +69,9 @@ class TrainConfig:
                                     # "rrc": flips + random resized crops covering rrc_min_scale..1 of the image
                                     # (data.random_resized_crop, Inception-style; the Tiny-ImageNet recipe)
     rrc_min_scale: float = 0.35
+    low_res_epochs: int = 0         # the first epochs train on batches area-downsampled by low_res_factor after
+    low_res_factor: int = 2         # augmentation (64x64 -> 32x32: a quarter of the FLOPs per step), the rest and every
+                                    # test pass at full size: progressive resizing, for a 64x64 set on this CPU
     image_size: int = 0             # >0: every image resized (bicubic) and centre-cropped to this square on loading
                                     # (load_dataset's size=; for sets of mixed sizes); 0: as stored
     precision: str = "auto"         # "auto" | "fp32" | "bf16": bf16 autocast for the training forward and backward,
@@ -300,6 +303,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     without one cannot learn."""
     if tc.precision not in ("auto",) + PRECISIONS:
         raise SystemExit(f"--precision={tc.precision}: valid values are auto, {', '.join(PRECISIONS)}")
+    if tc.low_res_epochs and tc.low_res_factor < 2:
+        raise SystemExit(f"--low_res_factor={tc.low_res_factor}: must be 2 or more (the side is divided by it)")
     if tc.augment not in AUGMENTATIONS:
         raise SystemExit(f"--augment={tc.augment}: valid values are {', '.join(AUGMENTATIONS)}")
     if tc.device.startswith("cuda") and not torch.cuda.is_available():
@@ -339,6 +344,8 @@ def main(argv: list[str]) -> None:
             tc.data = ckpt["train_config"]["data"]
     check_config(tc, mc)
     data = load_data(tc.data, tc.image_size, tc.limit_train, tc.limit_test)
+    if tc.low_res_epochs and data.input_size % tc.low_res_factor:
+        raise SystemExit(f"--low_res_factor={tc.low_res_factor} does not divide the {data.input_size}x{data.input_size} images")
     if ckpt or init:
         check_classes(ckpt or init, data.ids, str(ckpt_path) if ckpt else tc.init, f"--data={tc.data}")
     from_checkpoint = init or (ckpt and ckpt.get("arch", "iamnn") == "iamnn")  # mc is a checkpoint's (above)
@@ -404,6 +411,8 @@ def main(argv: list[str]) -> None:
                 g["lr"] = lr_at(step, total, per_epoch, tc)
             idx = perm[b * tc.batch_size:(b + 1) * tc.batch_size]
             xb = augment_batch(xtr[idx], norm, tc, gen).to(tc.device)
+            if epoch < tc.low_res_epochs:
+                xb = F.avg_pool2d(xb, tc.low_res_factor)
             yb = ytr[idx].to(tc.device)
             soft_b = None if soft is None else soft[idx].to(tc.device)
             logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc,

@@ -296,3 +296,20 @@ def test_train_step_without_halting_runs_every_iteration_and_outputs_the_final_s
     logits, n_iters, _, _, ponder = train.train_step(model, train.make_optimizer(model, tc), x, y, None, 0.0, tc,
                                                      halting=False)
     assert torch.allclose(logits, expected) and n_iters.tolist() == [[2, 3]] * 4 and ponder.item() == 0.0
+
+
+def test_low_res_epochs_train_on_downsampled_batches_and_test_at_full_size(cifar_archive, tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match="must be 2 or more"):
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'bad'}", "--low_res_epochs=1",
+                               "--low_res_factor=1"])
+    with pytest.raises(SystemExit, match="does not divide the 32x32 images"):
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'bad'}", "--low_res_epochs=1",
+                               "--low_res_factor=3"])
+    sides, tested = [], []
+    step, predict = train.train_step, train.predict
+    monkeypatch.setattr(train, "train_step", lambda *a: sides.append(a[2].shape[-1]) or step(*a))
+    monkeypatch.setattr(train, "predict", lambda m, x, *a, **k: tested.append(x.shape[-1]) or predict(m, x, *a, **k))
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'run'}", "--low_res_epochs=2"])
+    per_epoch = len(sides) // 3
+    assert sides == [16] * (2 * per_epoch) + [32] * per_epoch  # two epochs at 16x16, then full size
+    assert tested == [32, 32, 32]  # every test pass at the size it ships at
