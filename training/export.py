@@ -294,6 +294,9 @@ def main(argv: list[str]) -> None:
     ckpt_path = args.get("ckpt", "training/runs/iamnn/ckpt.pt")
     ckpt = torch.load(ckpt_path, map_location="cpu")
     model = IamNN(ModelConfig(**ckpt["model_config"]))
+    if model.cfg.stage_output != "act":
+        raise SystemExit(f"{ckpt_path}: stage_output={model.cfg.stage_output!r}; the browser runtime computes ACT's "
+                         "mixture only (stage_output='act', docs/model-format.md)")
     model.load_state_dict(ckpt["model"])
     model.eval()
     norm = ckpt["normalization"]

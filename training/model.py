@@ -42,6 +42,10 @@ class ModelConfig:
     halt_bias: float = -3.0               # sigmoid(-3) ~ 0.05: start near "run every iteration"
     eps: float = 0.01                     # halt once cumulative p >= 1 - eps
     shared: bool = True                   # False: the baseline, unshared weights, no ACT, always T
+    stage_output: str = "act"             # "act": Graves' mixture sum p_i s_i + R s_N (the shipped model); "state": the
+                                          # state at the halting step, s_N, every iteration up to N at full weight; the
+                                          # halting heads learn through the mixture of the (detached) states, straight-
+                                          # through. An experiment (docs/training.md): the browser computes "act" only
     zero_init_last_bn: bool = True        # last BN of the block starts at 0 (the shipped IamNN was trained so; it
                                           # escapes the all-zero start through the ponder cost's gradient, the
                                           # baseline has no ponder cost and must start at 1: --zero_init_last_bn=False)
@@ -109,6 +113,9 @@ class Stage(nn.Module):
     def __init__(self, cin: int, c: int, b: int, t: int, cfg: ModelConfig):
         super().__init__()
         self.t, self.eps, self.shared = t, cfg.eps, cfg.shared
+        if cfg.stage_output not in ("act", "state"):
+            raise ValueError(f"stage_output={cfg.stage_output!r}: valid values are 'act', 'state'")
+        self.state_output = cfg.stage_output == "state"
         if cfg.shared:
             self.block = Bottleneck(cin + c, b, c, t, cfg.zero_init_last_bn)
             self.act = ActHead(2 * c + cin, cfg.act_hidden, cfg.halt_bias)
@@ -144,12 +151,17 @@ class Stage(nn.Module):
         running = torch.ones(bsz, dtype=torch.bool, device=x0.device)
         n_iters = torch.full((bsz,), t, dtype=torch.long, device=x0.device)
         remainder = s.new_zeros(bsz)
+        at_halt = torch.zeros_like(s) if self.state_output else None
         for i in range(t):
             h, p = self.step(x0, s, i)
             s = s + h
             halt = running if i == t - 1 else running & (cum + p >= 1 - eps)  # the last iteration always halts
             w = torch.where(halt, 1 - cum, torch.where(running, p, torch.zeros_like(p)))
-            y = y + w.view(-1, 1, 1, 1) * s
+            if self.state_output:  # the mixture only carries the halting heads' gradient: its states are detached
+                y = y + w.view(-1, 1, 1, 1) * s.detach()
+                at_halt = torch.where(halt.view(-1, 1, 1, 1), s, at_halt)
+            else:
+                y = y + w.view(-1, 1, 1, 1) * s
             if weights is not None:
                 weights.append(w)
             remainder = torch.where(halt, 1 - cum, remainder)
@@ -163,6 +175,8 @@ class Stage(nn.Module):
                 # machine). What it skips: those iterations' batchnorm running statistics, which an image
                 # reaches at test time only where some training batch ran it too.
                 break
+        if self.state_output:  # forward: exactly s_N; backward: s_N's gradient to the blocks, the mixture's to the heads
+            y = at_halt + (y - y.detach())
         return y, n_iters, remainder
 
     @torch.no_grad()
@@ -183,7 +197,7 @@ class Stage(nn.Module):
             sa = sa + h
             halt = (ca + p >= 1 - eps) | (i == t - 1)
             w = torch.where(halt, 1 - ca, p)
-            y[active] += w.view(-1, 1, 1, 1) * sa
+            y[active] += torch.where(halt.view(-1, 1, 1, 1), sa, torch.zeros_like(sa)) if self.state_output else w.view(-1, 1, 1, 1) * sa
             s[active], cum[active] = sa, ca + p
             n_iters[active[halt]] = i + 1
             active = active[~halt]

@@ -237,3 +237,32 @@ def test_halting_weights_are_the_act_mixture_of_each_stage():
             s = s + st.step(x0, s, i)[0]
             mix = mix + weights[0][:, i].view(-1, 1, 1, 1) * s
         assert torch.allclose(mix, st.forward(x0)[0], atol=1e-5)
+
+
+def test_state_output_is_the_state_at_the_halting_step_in_both_forwards():
+    from dataclasses import replace
+    m = randomized(replace(TINY, stage_output="state")).eval()
+    x = varied(32)
+    with torch.no_grad():
+        a, ia, _ = m(x)
+        b, ib = m.forward_early_exit(x)
+        st, x0 = m.stages[0], m.stem_forward(x)
+        y, n, _ = st.forward(x0)
+        s, states = torch.zeros_like(y), []
+        for i in range(TINY.max_iters[0]):
+            s = s + st.step(x0, s, i)[0]
+            states.append(s)
+        expected = torch.stack([states[k - 1][j] for j, k in enumerate(n.tolist())])
+    assert torch.equal(ia, ib) and len(set(map(tuple, ia.tolist()))) >= 2
+    assert torch.allclose(a, b, atol=1e-5)
+    assert torch.allclose(y, expected, atol=1e-6)  # s_N itself, not a mixture
+    # gradients: the blocks through s_N, the halting heads through the mixture of the detached states
+    m.train()
+    logits, _, ponder = m(x)
+    logits.square().mean().backward()
+    assert m.stages[1].act.fc3.weight.grad.abs().sum() > 0 and m.stages[1].block.conv1.weight.grad.abs().sum() > 0
+    try:
+        IamNN(replace(TINY, stage_output="mixture"))
+        raise AssertionError("an unknown stage_output must be refused")
+    except ValueError as e:
+        assert "valid values are 'act', 'state'" in str(e)
