@@ -221,14 +221,16 @@ class IamNN(nn.Module):
         x = F.relu(self.stem_bn(self.stem(x)))
         return F.max_pool2d(x, 2) if self.cfg.stem_pool else x
 
-    def _run(self, x, early_exit: bool, max_iters=None, eps=None, halting=True):
+    def _run(self, x, early_exit: bool, max_iters=None, eps=None, halting=True, weights: list | None = None):
+        """`weights`: one list per stage, filled by the masked forward (Stage.forward's `weights`)."""
         x = self.stem_forward(x)
         iters, ponder = [], x.new_zeros(x.shape[0], dtype=sum_dtype(x))
         for k, stage in enumerate(self.stages):
             if k > 0:
                 x = F.max_pool2d(x, 2)
             t = None if max_iters is None else max_iters[k]
-            y, n, r = stage.forward_early_exit(x, t, eps) if early_exit else stage.forward(x, t, eps, halting)
+            y, n, r = (stage.forward_early_exit(x, t, eps) if early_exit
+                       else stage.forward(x, t, eps, halting, None if weights is None else weights[k]))
             iters.append(n)
             if r is not None:
                 ponder = ponder + n + r
@@ -249,14 +251,10 @@ class IamNN(nn.Module):
     def halting_weights(self, x, eps=None) -> list[torch.Tensor]:
         """Per stage, [B, T]: the ACT weight each iteration's state gets in the stage's output (p_i, then R at the
         halting step, then 0; each row sums to 1). How much of the output a later iteration really makes: a stage
-        that counts 2 iterations but weighs the second 0.05 is one iteration deep (docs/training.md)."""
+        that counts 2 iterations but weighs the second 0.05 is one iteration deep (docs/training.md). With
+        stage_output="state" the output is s_N and these weights are the mixture its halting heads learn through."""
         per_stage = [[] for _ in self.stages]
-        x = self.stem_forward(x)
-        for k, stage in enumerate(self.stages):
-            if k > 0:
-                x = F.max_pool2d(x, 2)
-            y, _, _ = stage.forward(x, eps=eps, weights=per_stage[k])
-            x = F.relu(y)
+        self._run(x, False, eps=eps, weights=per_stage)
         return [torch.stack(w + [torch.zeros_like(w[0])] * (stage.t - len(w)), 1)
                 for w, stage in zip(per_stage, self.stages)]
 
