@@ -98,6 +98,11 @@ class TrainConfig:
                                     # no ponder cost; ACT takes over after them, its tau schedule starting there.
                                     # With ACT from the start the ponder cost cut the iterations to ~2 before the
                                     # later ones learned anything (docs/training.md, the 1.5x candidate)
+    depth_sampling: float = 0.0     # fraction of batches (once ACT runs) trained with halting off at a random depth: each
+                                    # stage runs a number of iterations drawn uniformly from 1..its cap and outputs that
+                                    # state, no ponder cost. Every iteration then learns at full weight, where ACT's
+                                    # mixture passes iteration 2 at weight R ~ 0.05 (docs/training.md, "remainder
+                                    # pressure"), and every prefix of a stage stays a usable output. Drawn before budgets
 
 
 # Where a run may differ between sessions; every other TrainConfig field of a resumed run comes from its
@@ -276,12 +281,27 @@ def step_eps(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator, epoch: int)
     return 1 - (tc.budget_min_threshold + v * (1 - mc.eps - tc.budget_min_threshold))
 
 
+def step_depth(tc: TrainConfig, mc: ModelConfig, gen: torch.Generator, epoch: int) -> tuple | None:
+    """The per-stage iteration counts of one training batch of 0-based `epoch` trained with halting off
+    (depth_sampling), each uniform in 1..its stage's cap; None for an ACT batch. Draws nothing when depth_sampling
+    is 0, so runs without it draw (and resume) exactly as before it existed."""
+    if tc.depth_sampling <= 0 or not halting_at(epoch, tc):
+        return None
+    if torch.rand(1, generator=gen).item() >= tc.depth_sampling:
+        return None
+    return tuple(int(torch.randint(1, t + 1, (1,), generator=gen)) for t in mc.max_iters)
+
+
 def train_step(model: IamNN, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
-               soft: torch.Tensor | None, tau: float, tc: TrainConfig, eps: float | None = None, halting: bool = True):
+               soft: torch.Tensor | None, tau: float, tc: TrainConfig, eps: float | None = None, halting: bool = True,
+               max_iters: tuple | None = None):
     """One SGD step on a batch, at halting epsilon `eps` (None: the model's), with ACT's halting or without (IamNN's
-    halting-off warm-up; the static peers have no halting and ignore it). `soft`: the teacher's logits for it,
-    or None. Returns (logits, n_iters, ce, kd or None, mean ponder cost), detached."""
+    halting-off warm-up and depth-sampled batches, those at `max_iters` per stage; the static peers have no
+    halting and ignore it). `soft`: the teacher's logits for it, or None. Returns (logits, n_iters, ce, kd or None,
+    mean ponder cost), detached."""
     kw = {"eps": eps} if halting else {"halting": False}
+    if max_iters is not None:
+        kw["max_iters"] = max_iters
     with torch.autocast(torch.device(tc.device).type, torch.bfloat16, enabled=tc.precision == "bf16"):
         logits, n_iters, ponder = model(xb, **kw)
     logits = logits.float()
@@ -314,6 +334,8 @@ def check_config(tc: TrainConfig, mc: ModelConfig) -> None:
     if tc.arch == "iamnn" and mc.zero_init_last_bn and (not mc.shared or not any(tau_at(e, tc) for e in range(tc.epochs))):
         raise SystemExit("zero_init_last_bn=True needs a ponder cost to train (the baseline and tau = 0 have "
                          "none): add --zero_init_last_bn=False")
+    if tc.depth_sampling and (tc.arch != "iamnn" or not mc.shared):
+        raise SystemExit("--depth_sampling: only IamNN halts; the baseline and the static peers always run every layer")
     if tc.arch == "iamnn" and mc.zero_init_last_bn and mc.shared and tc.halting_off_epochs:
         raise SystemExit("--halting_off_epochs: the warm-up has no ponder cost, so zero_init_last_bn=True cannot "
                          "leave its all-zero start: add --zero_init_last_bn=False")
@@ -415,8 +437,10 @@ def main(argv: list[str]) -> None:
                 xb = F.avg_pool2d(xb, tc.low_res_factor)
             yb = ytr[idx].to(tc.device)
             soft_b = None if soft is None else soft[idx].to(tc.device)
-            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc,
-                                                         step_eps(tc, mc, gen, epoch), halting)
+            depth = step_depth(tc, mc, gen, epoch)
+            eps = None if depth else step_eps(tc, mc, gen, epoch)
+            logits, n_iters, ce, kd, ponder = train_step(model, opt, xb, yb, soft_b, tau, tc, eps,
+                                                         halting and depth is None, depth)
             kd_sum += kd.item() if kd is not None else 0.0
             loss_sum += ce.item()
             ponder_sum += ponder.item()

@@ -313,3 +313,40 @@ def test_low_res_epochs_train_on_downsampled_batches_and_test_at_full_size(cifar
     per_epoch = len(sides) // 3
     assert sides == [16] * (2 * per_epoch) + [32] * per_epoch  # two epochs at 16x16, then full size
     assert tested == [32, 32, 32]  # every test pass at the size it ships at
+
+
+def test_depth_sampling_trains_some_batches_with_halting_off_at_random_depths(cifar_archive, tmp_path, monkeypatch):
+    mc = ModelConfig(max_iters=(2, 4, 12))
+    gen = torch.Generator().manual_seed(0)
+    assert train.step_depth(train.TrainConfig(), mc, gen, 0) is None
+    assert torch.equal(gen.get_state(), torch.Generator().manual_seed(0).get_state())  # off: nothing drawn
+    drawn = [train.step_depth(train.TrainConfig(depth_sampling=1.0), mc, gen, 0) for _ in range(300)]
+    assert all(1 <= n <= t for caps in drawn for n, t in zip(caps, mc.max_iters))
+    assert {caps[2] for caps in drawn} == set(range(1, 13))  # every depth of the 12-iteration stage comes up
+    assert train.step_depth(train.TrainConfig(depth_sampling=1.0, halting_off_epochs=1), mc, gen, 0) is None
+    with pytest.raises(SystemExit, match="only IamNN halts"):
+        train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'bad'}", "--depth_sampling=0.5",
+                               "--shared=False", "--zero_init_last_bn=False"])
+    calls = []
+    step = train.train_step
+    monkeypatch.setattr(train, "train_step", lambda *a: calls.append((a[5], a[7], a[8], a[9])) or step(*a))
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={tmp_path / 'run'}", "--depth_sampling=0.5",
+                           "--budget_sampling=1"])
+    depth = [c for c in calls if c[3] is not None]
+    act = [c for c in calls if c[3] is None]
+    assert depth and act
+    assert all(not halting and eps is None and all(1 <= n <= t for n, t in zip(caps, (2, 3)))
+               for _, eps, halting, caps in depth)
+    assert all(halting and eps is not None for _, eps, halting, _ in act)  # the rest: budgets, as before
+
+
+def test_train_step_at_a_sampled_depth_outputs_that_state():
+    torch.manual_seed(0)
+    model = IamNN(ModelConfig(stem_channels=8, widths=(8, 16), bottlenecks=(4, 8), max_iters=(2, 3), act_hidden=8,
+                              zero_init_last_bn=False)).eval()
+    x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    tc = train.TrainConfig(precision="fp32", device="cpu", lr=0.0, weight_decay=0.0)
+    expected, _, _ = model(x, max_iters=(1, 2), halting=False)
+    logits, n_iters, _, _, ponder = train.train_step(model, train.make_optimizer(model, tc), x, y, None, 0.005, tc,
+                                                     None, False, (1, 2))
+    assert torch.allclose(logits, expected) and n_iters.tolist() == [[1, 2]] * 4 and ponder.item() == 0.0
