@@ -92,3 +92,16 @@ def test_quantized_export_writes_parity_of_the_shipped_weights(tmp_path, cifar_a
     want = parity_vectors(shipped, images, norm["mean"], norm["std"])
     assert want["logits"] == parity["logits"] and want["iterations"] == parity["iterations"]
     assert parity_vectors(m, images, norm["mean"], norm["std"])["logits"] != parity["logits"]  # uint8 differs
+
+
+def test_a_state_output_checkpoint_is_refused(tmp_path):
+    m = IamNN(ModelConfig(**SMALL, stage_output="state"))
+    torch.save({"model": m.state_dict(), "model_config": asdict(m.cfg), "normalization": {"mean": (0.5,) * 3,
+                "std": (0.25,) * 3}}, tmp_path / "ckpt.pt")
+    try:
+        export.main([f"--ckpt={tmp_path / 'ckpt.pt'}", f"--out={tmp_path / 'web'}"])
+    except SystemExit as e:
+        assert "stage_output='state'" in str(e)
+    else:
+        raise AssertionError("the browser computes ACT's mixture only: a state-output model must not export")
+    assert not (tmp_path / "web").exists()
