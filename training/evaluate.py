@@ -8,6 +8,7 @@ held-out split of the data the run was trained on (Tiny-ImageNet's 10,000 val im
         [--carry=models/cifar10/report.json]   # keep that report's rows of runs whose checkpoint was removed
         [--data=tiny-imagenet-200]   # default: the run's own data (CIFAR-10 for runs from before it was kept)
         [--limit=500]   # only the first 500 held-out images (a smoke test; the report says how many it used)
+        [--quick]   # to rank short runs: of the dial only threshold 0.5 and 1 iteration per stage (no caps rows)
     /usr/bin/python3 -m training.evaluate --ckpt=a.pt --halting_weights=b.pt,c.pt   # only the table of mean ACT
         # weights per iteration and stage of a, b and c (docs/training.md), no report
 
@@ -216,12 +217,13 @@ def main(argv: list[str]) -> None:
     curve = training_curve(ckpt_path)  # each run's log is read once
     rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps,
                 precision=precision_history(curve, ckpt))]
-    for th in THRESHOLDS:
+    quick = "quick" in args
+    for th in (0.5,) if quick else THRESHOLDS:
         if abs(th - (1 - cfg.eps)) > 1e-9:
             rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
     rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model,
                     caps=[1] * len(cfg.max_iters)))
-    for frac in CAP_FRACTIONS:  # the other per-call dial: caps at the model's threshold
+    for frac in () if quick else CAP_FRACTIONS:  # the other per-call dial: caps at the model's threshold
         caps = [max(1, math.ceil(t * frac)) for t in cfg.max_iters]
         rows.append(row(f"IamNN capped at {'/'.join(map(str, caps))} iterations", run(model, x, y, norm, max_iters=tuple(caps)),
                         model, caps=caps, threshold=1 - cfg.eps))

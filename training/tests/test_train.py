@@ -203,6 +203,18 @@ def test_evaluate_prints_the_halting_weights_table_of_each_checkpoint(cifar_arch
     assert sorted(tmp_path.rglob("*")) == before  # only the table, no report
 
 
+def test_evaluate_quick_reports_the_rows_that_rank_a_short_run(cifar_archive, tmp_path):
+    run = tmp_path / "run"
+    train.main(TINY_RUN + [f"--data={cifar_archive}", f"--out={run}", "--epochs=1"])
+    evaluate.main([f"--data={cifar_archive}", f"--ckpt={run / 'ckpt.pt'}", f"--out={tmp_path / 'r.json'}", "--threads=1",
+                   "--quick"])
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["name"] for r in report["rows"]] == [
+        "IamNN (shipped, threshold 0.99)", "IamNN threshold 0.5", "IamNN 1 iteration per stage",
+        "IamNN at every stage's maximum, halting off (output = final state)"]
+    assert len(report["halting_weights"]) == 2 and len(report["iteration_histograms"]) == 2
+
+
 def test_evaluate_names_every_missing_checkpoint_before_evaluating(tmp_path):
     shipped, other, baseline = tmp_path / "iamnn.pt", tmp_path / "other.pt", tmp_path / "baseline-60ep.pt"
     shipped.write_bytes(b"")  # present: only the missing ones are named (it fails before anything is loaded)
