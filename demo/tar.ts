@@ -99,8 +99,10 @@ export async function readTarGz(url: string, keep: (path: string) => boolean, wh
       if (header.every((b) => b === 0)) break; // the end-of-archive block
       if (!checksumOk(header)) throw broken(`a header with a bad checksum after ${files.size} kept files`);
       const short = text(header, 0, 100);
-      const ustar = text(header, 257, 6).startsWith('ustar');
-      const prefix = ustar ? text(header, 345, 155) : ''; // ustar: long paths are split into prefix and name
+      // POSIX ustar ("ustar\0" magic) splits long paths into prefix and name; GNU's own format ("ustar  \0")
+      // keeps atime and ctime there instead (GNU tar -G writes them), so only POSIX headers have a prefix
+      const posix = text(header, 257, 5) === 'ustar' && header[262] === 0;
+      const prefix = posix ? text(header, 345, 155) : '';
       const path = nextPath ?? (prefix ? `${prefix}/${short}` : short);
       const size = parseInt(text(header, 124, 12).trim() || '0', 8);
       if (!Number.isFinite(size) || size < 0) throw broken(`${path}: a size that is not a number`);

@@ -79,6 +79,14 @@ describe('sample archives', () => {
     expect(got[0].blob.size).toBe(768);
   });
 
+  it('GNU incremental archives (atime and ctime where POSIX keeps a path prefix) and POSIX ustar prefixes', async () => {
+    const gnu = archive('incremental', { 'test/cat/0001.jpg': jpegBytes(1) }, ['--format=gnu', '-G']);
+    expect((await readClassFolders(gnu)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([['test/cat/0001.jpg', 'cat']]);
+    const deep = `${'folder-ten/'.repeat(12)}cat`; // 135 characters: ustar splits it into prefix and name
+    const ustar = archive('ustar', { [`${deep}/0002.jpg`]: jpegBytes(2) }, ['--format=ustar']);
+    expect((await readClassFolders(ustar)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([[`${deep}/0002.jpg`, 'cat']]);
+  });
+
   it('an archive cut short between entries, or not gzip at all, is an error that names it', async () => {
     const url = archive('two', { 'a/x.jpg': jpegBytes(1), 'a/y.jpg': jpegBytes(2) });
     const raw = execFileSync('gzip', ['-dc'], { input: readFileSync(url) });
