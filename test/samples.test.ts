@@ -29,6 +29,9 @@ beforeAll(() => {
 });
 afterAll(() => { globalThis.fetch = realFetch; });
 
+/** [path without tar's leading "./", label] of each sample read from a folder-per-class archive, in order. */
+const pathsAndLabels = async (url: string) => (await readClassFolders(url)).map((g) => [g.name.replace(/^\.\//, ''), g.label]);
+
 const jpegBytes = (k: number) => Uint8Array.from([0xff, 0xd8, k, ...new Array(700 + k).fill(k), 0xff, 0xd9]);
 
 describe('sample archives', () => {
@@ -66,7 +69,7 @@ describe('sample archives', () => {
   it('long paths: GNU long-name entries and PAX path records (as GNU tar and Python\'s tarfile write them)', async () => {
     const deep = `${'long-folder-name/'.repeat(8)}cat`;
     const gnu = archive('long', { [`${deep}/0001.jpg`]: jpegBytes(4) }, ['--format=gnu']); // long names as 'L' entries
-    expect((await readClassFolders(gnu)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([[`${deep}/0001.jpg`, 'cat']]);
+    expect(await pathsAndLabels(gnu)).toEqual([[`${deep}/0001.jpg`, 'cat']]);
     const pax = join(dir, 'pax.tar.gz');
     execFileSync('/usr/bin/python3', ['-c', [
       'import io, sys, tarfile',
@@ -81,10 +84,10 @@ describe('sample archives', () => {
 
   it('GNU incremental archives (atime and ctime where POSIX keeps a path prefix) and POSIX ustar prefixes', async () => {
     const gnu = archive('incremental', { 'test/cat/0001.jpg': jpegBytes(1) }, ['--format=gnu', '-G']);
-    expect((await readClassFolders(gnu)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([['test/cat/0001.jpg', 'cat']]);
+    expect(await pathsAndLabels(gnu)).toEqual([['test/cat/0001.jpg', 'cat']]);
     const deep = `${'folder-ten/'.repeat(12)}cat`; // 135 characters: ustar splits it into prefix and name
     const ustar = archive('ustar', { [`${deep}/0002.jpg`]: jpegBytes(2) }, ['--format=ustar']);
-    expect((await readClassFolders(ustar)).map((g) => [g.name.replace(/^\.\//, ''), g.label])).toEqual([[`${deep}/0002.jpg`, 'cat']]);
+    expect(await pathsAndLabels(ustar)).toEqual([[`${deep}/0002.jpg`, 'cat']]);
   });
 
   it('an archive cut short between entries, or not gzip at all, is an error that names it', async () => {
