@@ -9,11 +9,12 @@ held-out split of the data the run was trained on (Tiny-ImageNet's 10,000 val im
         [--data=tiny-imagenet-200]   # default: the run's own data (CIFAR-10 for runs from before it was kept)
         [--limit=500]   # only the first 500 held-out images (a smoke test; the report says how many it used)
         [--quick]   # to rank short runs: of the dial only threshold 0.5 and 1 iteration per stage (no caps rows)
+        [--mirror_below=0.8]   # the mirror vote's gate of the shipped row (default: training.model.MIRROR_BELOW)
     /usr/bin/python3 -m training.evaluate --ckpt=a.pt --halting_weights=b.pt,c.pt   # only the table of mean ACT
         # weights per iteration and stage of a, b and c (docs/training.md), no report
 
-Rows: IamNN at its shipped threshold (per-image early exit, exactly what the browser runs), at other
-halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
+Rows: IamNN at its shipped setting (per-image early exit and the mirror vote, exactly what the browser runs), with
+the mirror vote at other gates or off, at other halting thresholds, limited to 1 iteration per stage, run to every stage's maximum with halting off
 (each stage outputs its final state, as the baseline does); other IamNN runs (e.g. without distillation);
 the unshared baseline (--baseline=a.pt,b.pt: one row per run, e.g. 24 and 60 epochs); static peers (--peer:
 He et al.'s CIFAR ResNets or the 64x64 ResNet-18, training/resnet.py). Each with top-1 and top-5 accuracy
@@ -33,13 +34,18 @@ from pathlib import Path
 import torch
 
 from training.data import CLASSES, DEFAULT_DATA, load_dataset, normalize, to_tensor
-from training.model import IamNN, ModelConfig, count_params, flops_of
+from training.model import MIRROR_BELOW, IamNN, ModelConfig, count_params, flops_of
 from training.resnet import CifarResNet, ResNet18, ResNet18Config, ResNetConfig
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 CAP_FRACTIONS = (0.25, 0.5, 0.75)  # per-call iteration caps: this fraction of each stage's maximum, rounded up
 TOP_K = 5
 CIFAR10_TEST = "CIFAR-10 test set (10,000 images, JPEG q75 copy)"
+MIRROR_GATES = (0.5, 0.7, 0.9, 1.0)  # the mirror vote's dial (0: off, 1: every image), besides the model's default
+
+
+def mirror_name(gate: float) -> str:
+    return "off" if gate <= 0 else "on every image" if gate >= 1 else f"below {gate:g}"
 
 
 def build_model(arch: str, model_config: dict) -> IamNN | CifarResNet | ResNet18:
@@ -103,6 +109,35 @@ def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, 
     return torch.cat(logits), torch.cat(iters)
 
 
+def mirror_chosen(logits: torch.Tensor, mirror_below: float) -> torch.Tensor:
+    """Which images the mirror vote classifies again: top softmax probability below `mirror_below` after the first
+    pass, every image when it is >= 1, none at 0 (docs/model-format.md, "The mirror vote")."""
+    if mirror_below >= 1:
+        return torch.ones(len(logits), dtype=torch.bool)
+    return logits.double().softmax(1).amax(1) < mirror_below
+
+
+@torch.no_grad()
+def predict_mirrored(model: IamNN, x: torch.Tensor, norm: dict, mirror_below: float,
+                     **kw) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """`predict` with the browser's mirror vote: the images `mirror_chosen` picks run again mirrored left-right under
+    the same per-call settings and get the mean of the two passes' logits. Logits, the first pass's iteration counts,
+    the mirror pass's (0 where an image was not mirrored) and which images were mirrored."""
+    logits, iters = predict(model, x, norm, **kw)
+    mirror_iters = torch.zeros_like(iters)
+    chosen = mirror_chosen(logits, mirror_below)
+    if chosen.any():
+        second, second_iters = predict(model, x[chosen].flip(3), norm, **kw)
+        logits[chosen] = (logits[chosen] + second) / 2
+        mirror_iters[chosen] = second_iters
+    return logits, iters, mirror_iters, chosen
+
+
+def mirror_flops(iters: torch.Tensor, mirror_iters: torch.Tensor, mirrored: torch.Tensor, table: dict) -> torch.Tensor:
+    """FLOPs per image of both passes: the mirror pass counts where it ran."""
+    return flops_of(iters, table) + torch.where(mirrored, flops_of(mirror_iters, table), torch.zeros(()))
+
+
 @torch.no_grad()
 def mean_halting_weights(model: IamNN, x: torch.Tensor, norm: dict, batch: int = 500) -> list[list[float]]:
     """Per stage, the mean ACT weight of each iteration's state in the stage output over uint8 NCHW images, at the
@@ -127,13 +162,14 @@ def print_halting_weights(paths: list[str], x: torch.Tensor) -> None:
         print(f"| {path} | {' | '.join(cells)} |")
 
 
-def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dict:
-    """Top-1 and top-5 accuracy, FLOPs stats and iteration counts over a test set."""
-    logits, iters = predict(model, x, norm, **kw)
+def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, mirror_below: float = 0.0, **kw) -> dict:
+    """Top-1 and top-5 accuracy, FLOPs stats (both passes of the mirror vote) and the first pass's iteration counts
+    over a test set."""
+    logits, iters, mirror_iters, mirrored = predict_mirrored(model, x, norm, mirror_below, **kw)
     pred = logits.argmax(1)
     top = logits.topk(min(TOP_K, logits.shape[1]), 1).indices
-    flops = flops_of(iters, model.flops())
-    return {"accuracy": (pred == y).float().mean().item(), "top5": (top == y[:, None]).any(1).float().mean().item(),
+    flops = mirror_flops(iters, mirror_iters, mirrored, model.flops())
+    return {"mirror_below": mirror_below, "mirrored": mirrored.float().mean().item(), "accuracy": (pred == y).float().mean().item(), "top5": (top == y[:, None]).any(1).float().mean().item(),
             "flops_min": flops.min().item(),
             "flops_mean": flops.mean().item(), "flops_max": flops.max().item(),
             "mean_iterations": iters.float().mean(0).tolist(), "iters": iters, "flops": flops}
@@ -141,6 +177,7 @@ def run(model: IamNN, x: torch.Tensor, y: torch.Tensor, norm: dict, **kw) -> dic
 
 def row(name: str, r: dict, model: IamNN, **extra) -> dict:
     return {"name": name, "params": count_params(model), "accuracy": r["accuracy"], "top5": r["top5"],
+            "mirror_below": r["mirror_below"], "mirrored": r["mirrored"],
             "flops_min": r["flops_min"],
             "flops_mean": r["flops_mean"], "flops_max": r["flops_max"], "mean_iterations": r["mean_iterations"],
             "flops_max_possible": model.flops()["max"], **extra}
@@ -213,20 +250,27 @@ def main(argv: list[str]) -> None:
         check_classes(torch.load(path, map_location="cpu") if path != ckpt_path else ckpt, ids, path, source)
     t0 = time.time()
     cfg = model.cfg
-    shipped = run(model, x, y, norm)
+    mirror = float(args.get("mirror_below", MIRROR_BELOW))  # the browser has no mirror vote yet (model.py)
+    shipped = run(model, x, y, norm, mirror_below=mirror)
     curve = training_curve(ckpt_path)  # each run's log is read once
-    rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g})", shipped, model, threshold=1 - cfg.eps,
-                precision=precision_history(curve, ckpt))]
+    rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g}, mirror vote below {mirror:g})", shipped, model,
+                threshold=1 - cfg.eps, precision=precision_history(curve, ckpt))]
     quick = "quick" in args
+    for gate in (0.0,) if quick else (0.0, *MIRROR_GATES):
+        if gate != mirror:  # the mirror vote's own dial, at the model's threshold
+            rows.append(row(f"IamNN mirror vote {mirror_name(gate)}", run(model, x, y, norm, mirror_below=gate), model,
+                            threshold=1 - cfg.eps))
     for th in (0.5,) if quick else THRESHOLDS:
         if abs(th - (1 - cfg.eps)) > 1e-9:
-            rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, eps=1 - th), model, threshold=th))
-    rows.append(row("IamNN 1 iteration per stage", run(model, x, y, norm, max_iters=(1,) * len(cfg.max_iters)), model,
-                    caps=[1] * len(cfg.max_iters)))
+            rows.append(row(f"IamNN threshold {th:g}", run(model, x, y, norm, mirror, eps=1 - th), model, threshold=th))
+    one = (1,) * len(cfg.max_iters)
+    for gate in dict.fromkeys((mirror, 0.0)):
+        rows.append(row(f"IamNN 1 iteration per stage, mirror vote {mirror_name(gate)}",
+                        run(model, x, y, norm, gate, max_iters=one), model, caps=list(one)))
     for frac in () if quick else CAP_FRACTIONS:  # the other per-call dial: caps at the model's threshold
         caps = [max(1, math.ceil(t * frac)) for t in cfg.max_iters]
-        rows.append(row(f"IamNN capped at {'/'.join(map(str, caps))} iterations", run(model, x, y, norm, max_iters=tuple(caps)),
-                        model, caps=caps, threshold=1 - cfg.eps))
+        rows.append(row(f"IamNN capped at {'/'.join(map(str, caps))} iterations",
+                        run(model, x, y, norm, mirror, max_iters=tuple(caps)), model, caps=caps, threshold=1 - cfg.eps))
     rows.append(row("IamNN at every stage's maximum, halting off (output = final state)",
                     run(model, x, y, norm, early_exit=False, halting=False), model))
     for path in compare:
@@ -253,9 +297,11 @@ def main(argv: list[str]) -> None:
         pcurve = training_curve(path)
         precision = precision_history(pcurve, pck)
         network = "ResNet-18 (3x3 stem," if isinstance(peer, ResNet18) else f"ResNet-{peer.cfg.depth} (He et al.,"
-        rows.append(row(f"Static {network} same recipe, {precision}, {pck['epoch']} epochs)",
-                        run(peer, x, y, pck["normalization"]), peer, epochs=pck["epoch"],
-                        train_s=train_seconds(pcurve, pck), ckpt=path, precision=precision))
+        for gate in (0.0, 1.0):  # the peer alone, and with every image mirrored (test-time flip)
+            rows.append(row(f"Static {network} same recipe, {precision}, {pck['epoch']} epochs)"
+                            + ("" if gate == 0 else ", mirror vote on every image"),
+                            run(peer, x, y, pck["normalization"], gate), peer, epochs=pck["epoch"],
+                            train_s=train_seconds(pcurve, pck), ckpt=path, precision=precision))
     if args.get("carry"):  # superseded runs: their checkpoints left the repository, their measured rows stay
         evaluated = {r.get("ckpt") for r in rows}
         rows += [{**r, "carried_from": args["carry"]} for r in json.loads(Path(args["carry"]).read_text())["rows"]
@@ -265,7 +311,8 @@ def main(argv: list[str]) -> None:
     report = {
         "dataset": description,
         "rows": rows,
-        "iteration_histograms": hist,
+        "mirror_below": mirror,  # the shipped setting's mirror vote (model.json's iamnn.mirrorBelow)
+        "iteration_histograms": hist,  # the shipped setting's first pass
         "halting_weights": mean_halting_weights(model, x, norm),  # per stage, each iteration's mean ACT weight
         "easiest_test_indices": order[:16].tolist(),
         "hardest_test_indices": order.flip(0)[:16].tolist(),

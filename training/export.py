@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from training.data import CLASSES, normalize
-from training.model import IamNN, ModelConfig, flops_of, flops_table
+from training.model import IamNN, ModelConfig, flops_table
 
 FORMAT = "iamnn"
 FORMAT_VERSION = 1
@@ -101,7 +101,7 @@ def model_spec(model: IamNN, mean, std, labels, ids) -> dict:
 
 
 def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, ids=None, shard_bytes: int = 1 << 20,
-                 quantize: str | None = None) -> dict:
+                 quantize: str | None = None, mirror_below: float = 0.0) -> dict:
     """Write the web model folder; `ids`: the labels' stable ids (default: the labels themselves)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     specs, blobs = [], []
@@ -206,15 +206,20 @@ def load_web_model(model_dir: Path) -> tuple[IamNN, dict]:
 
 
 @torch.no_grad()
-def parity_vectors(model: IamNN, images: np.ndarray, mean, std) -> dict:
-    """PyTorch's per-image early-exit results on uint8 NHWC images, for the runtime's tests."""
-    model.eval()
+def parity_vectors(model: IamNN, images: np.ndarray, mean, std, mirror_below: float = 0.0) -> dict:
+    """PyTorch's results on uint8 NHWC images at the model's default setting (per-image early exit, the mirror vote
+    below `mirror_below`), for the runtime's tests: logits, the first pass's iterations, both passes' FLOPs and,
+    with the mirror vote on, each image's mirror-pass iterations (0s where it was not mirrored)."""
+    from training.evaluate import mirror_flops, predict_mirrored
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
-    logits, iters = model.forward_early_exit(normalize(x, mean, std))
-    flops = flops_of(iters, flops_table(model.cfg))
-    return {"shape": list(images.shape), "dtype": "uint8", "layout": "NHWC",
-            "images": base64.b64encode(images.astype(np.uint8).tobytes()).decode(),
-            "logits": logits.tolist(), "iterations": iters.tolist(), "flops": flops.tolist()}
+    logits, iters, mirror_iters, mirrored = predict_mirrored(model, x, {"mean": mean, "std": std}, mirror_below)
+    out = {"shape": list(images.shape), "dtype": "uint8", "layout": "NHWC",
+           "images": base64.b64encode(images.astype(np.uint8).tobytes()).decode(),
+           "logits": logits.tolist(), "iterations": iters.tolist(),
+           "flops": mirror_flops(iters, mirror_iters, mirrored, flops_table(model.cfg)).tolist()}
+    if mirror_below > 0:
+        out.update(mirrorBelow=mirror_below, mirrorIterations=mirror_iters.tolist())
+    return out
 
 
 def randomize(model: IamNN, seed: int) -> IamNN:

@@ -62,6 +62,12 @@ class ModelConfig:
 # sharing cuts the network to 14.0% of the unshared baseline (1,525,516 against 10,887,176 parameters; the
 # issue's target is <= 15%). FLOPs: 134 M at 1 iteration per stage, 638 M at the caps; ResNet-18 (resnet.py) is
 # 1,122 M. With caps 2/4/8/8 the ratio would be 15.9%. Its training step time is measured in docs/training.md.
+# The mirror vote's default gate (docs/model-format.md): an image whose top class probability after the first pass is
+# below this is classified again mirrored left-right, and the two passes' logits are averaged. On the shipped CIFAR-10
+# model 0.8 mirrors 27% of the test images and gets all of a mirror on every image's gain (docs/training.md). A
+# runtime setting, not a weight: export.py writes it to model.json, evaluate.py's shipped row uses it.
+MIRROR_BELOW = 0.8
+
 TINY_IMAGENET = ModelConfig(num_classes=200, input_size=64, stem_channels=64, widths=(64, 128, 256, 512),
                             bottlenecks=(32, 64, 128, 256), max_iters=(2, 3, 6, 10))
 

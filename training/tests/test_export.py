@@ -58,6 +58,29 @@ def test_parity_vectors_hold_early_exit_results():
     imgs = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
     p = parity_vectors(m, imgs, (0.5,) * 3, (0.25,) * 3)
     assert p["shape"] == [4, 32, 32, 3] and len(p["logits"]) == 4 and len(p["iterations"][0]) == 2
+    assert "mirrorBelow" not in p and "mirrorIterations" not in p  # the mirror vote off: the plain pass
+
+
+def test_the_mirror_vote_averages_the_mirrored_pass_of_the_images_below_the_gate():
+    m = randomized(ModelConfig(**SMALL, halt_bias=0.0))
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    norm = ((0.5,) * 3, (0.25,) * 3)
+    plain, flipped = parity_vectors(m, imgs, *norm), parity_vectors(m, imgs[:, :, ::-1].copy(), *norm)
+    both = parity_vectors(m, imgs, *norm, mirror_below=1.0)  # every image mirrored
+    assert both["mirrorBelow"] == 1.0 and both["iterations"] == plain["iterations"]
+    assert both["mirrorIterations"] == flipped["iterations"]
+    assert np.allclose(both["logits"], (np.array(plain["logits"]) + np.array(flipped["logits"])) / 2, atol=1e-6)
+    table = flops_table(m.cfg)
+    assert both["flops"] == [a + b for a, b in zip(plain["flops"], flipped["flops"])] and table["max"] > 0
+    top = torch.tensor(plain["logits"], dtype=torch.float64).softmax(1).amax(1)
+    gate = float(top.median())  # half the images below it
+    some = parity_vectors(m, imgs, *norm, mirror_below=gate)
+    chosen = (top < gate).tolist()
+    assert 0 < sum(chosen) < len(chosen)
+    for i, c in enumerate(chosen):
+        assert some["mirrorIterations"][i] == (flipped["iterations"][i] if c else [0, 0])
+        assert some["logits"][i] == (both["logits"][i] if c else plain["logits"][i])
+        assert some["flops"][i] == (both["flops"][i] if c else plain["flops"][i])
 
 
 def test_baseline_has_no_web_format(tmp_path):

@@ -102,6 +102,8 @@ def test_resnet18_trains_and_reports_with_the_iamnn_recipe(tiny_imagenet_archive
     train.main(FOUR_STAGES + [f"--data={tiny_imagenet_archive}", f"--out={iamnn}", "--epochs=1"])
     report = tmp_path / "report.json"
     evaluate.main([f"--ckpt={iamnn / 'ckpt.pt'}", f"--peer={out / 'ckpt.pt'}", f"--out={report}", "--threads=1"])
-    peer = json.loads(report.read_text())["rows"][-1]
+    peer, mirrored = json.loads(report.read_text())["rows"][-2:]
     assert peer["name"] == "Static ResNet-18 (3x3 stem, same recipe, fp32, 2 epochs)"
+    assert mirrored["name"] == peer["name"] + ", mirror vote on every image" and mirrored["mirrored"] == 1
+    assert mirrored["flops_mean"] == 2 * peer["flops_mean"]
     assert peer["flops_mean"] == resnet18_flops(model.cfg)["max"] and peer["params"] == 11_271_432 - 188 * 513

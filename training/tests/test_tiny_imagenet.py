@@ -39,7 +39,7 @@ def test_train_resume_evaluate_export(tiny_imagenet_archive, tmp_path):
     rows = {r["name"]: r for r in report["rows"]}
     shipped = report["rows"][0]
     assert 0 <= shipped["accuracy"] <= shipped["top5"] <= 1 and all("top5" in r for r in report["rows"])
-    assert rows["IamNN 1 iteration per stage"]["mean_iterations"] == [1, 1, 1, 1]
+    assert rows["IamNN 1 iteration per stage, mirror vote off"]["mean_iterations"] == [1, 1, 1, 1]
     assert [len(h) for h in report["iteration_histograms"]] == [2, 2, 3, 2]  # every stage, 1..its cap
     assert all(sum(h) == 36 for h in report["iteration_histograms"])
     assert shipped["flops_max_possible"] == flops_table(ModelConfig(**ckpt["model_config"]))["max"]

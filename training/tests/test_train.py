@@ -157,8 +157,8 @@ def test_distillation_from_a_trained_teacher(cifar_archive, tmp_path):
                    f"--compare={tmp_path / 'labels_only' / 'ckpt.pt'}"])
     report = json.loads(report_path.read_text())
     names = [r["name"] for r in report["rows"]]
-    assert names[0] == "IamNN (shipped, threshold 0.99)" and len(names) == 18
-    assert [r["caps"] for r in report["rows"] if r.get("caps")] == [[1, 1], [1, 1], [1, 2], [2, 3]]  # 1 per stage, 1/4, 1/2, 3/4
+    assert names[0] == "IamNN (shipped, threshold 0.99, mirror vote below 0.8)" and len(names) == 24
+    assert [r["caps"] for r in report["rows"] if r.get("caps")] == [[1, 1], [1, 1], [1, 1], [1, 2], [2, 3]]  # 1 per stage (mirror vote on, off), 1/4, 1/2, 3/4
     assert names[-3:] == ["IamNN, other run (labels only, tau 0.01 then 0.005, fp32, 2 epochs)",
                           "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)",
                           "Unshared baseline (no ACT, all iterations, fp32, 1 epochs)"]
@@ -210,8 +210,12 @@ def test_evaluate_quick_reports_the_rows_that_rank_a_short_run(cifar_archive, tm
                    "--quick"])
     report = json.loads((tmp_path / "r.json").read_text())
     assert [r["name"] for r in report["rows"]] == [
-        "IamNN (shipped, threshold 0.99)", "IamNN threshold 0.5", "IamNN 1 iteration per stage",
+        "IamNN (shipped, threshold 0.99, mirror vote below 0.8)", "IamNN mirror vote off", "IamNN threshold 0.5",
+        "IamNN 1 iteration per stage, mirror vote below 0.8", "IamNN 1 iteration per stage, mirror vote off",
         "IamNN at every stage's maximum, halting off (output = final state)"]
+    shipped, off = report["rows"][:2]
+    assert report["mirror_below"] == shipped["mirror_below"] == 0.8 and off["mirror_below"] == off["mirrored"] == 0
+    assert shipped["flops_mean"] >= off["flops_mean"] and 0 <= shipped["mirrored"] <= 1
     assert len(report["halting_weights"]) == 2 and len(report["iteration_histograms"]) == 2
 
 
