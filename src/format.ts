@@ -38,6 +38,8 @@ export interface ModelSpec {
   stages: StageSpec[];
   act: { hidden: number[] };
   haltingEpsilon: number;
+  /** The mirror vote's default gate (docs/model-format.md): 0 (off, also when model.json has none) to 1 (every image). */
+  mirrorBelow: number;
   flops: FlopsSpec;
 }
 
@@ -172,6 +174,8 @@ function parseSpec(v: unknown): ModelSpec {
   const hidden = arr(act.hidden, 'iamnn.act.hidden').map((x, i) => int(x, `iamnn.act.hidden[${i}]`));
   const eps = num(s.haltingEpsilon, 'iamnn.haltingEpsilon');
   if (eps < 0 || eps >= 1) fail('iamnn.haltingEpsilon', `expected 0 <= epsilon < 1, got ${eps}`);
+  const mirrorBelow = s.mirrorBelow === undefined ? 0 : num(s.mirrorBelow, 'iamnn.mirrorBelow');
+  if (!(mirrorBelow >= 0 && mirrorBelow <= 1)) fail('iamnn.mirrorBelow', `expected a number from 0 (off) to 1 (every image), got ${mirrorBelow}`);
   const spec = {
     input: inputSpec,
     normalization: { formula: String(norm.formula ?? ''), mean, std },
@@ -180,6 +184,7 @@ function parseSpec(v: unknown): ModelSpec {
     stages,
     act: { hidden },
     haltingEpsilon: eps,
+    mirrorBelow,
   };
   const flops = computeFlops(spec);
   const declared = obj(s.flops, 'iamnn.flops');

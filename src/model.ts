@@ -8,7 +8,7 @@ import { asIamNNError, BackendError, DisposedError, IamNNInputError, OptionError
 import type { ModelSpec } from './format';
 import { isA } from './dom-input';
 import { isTensor, pixelsToTensor, preprocess, readDomPixels, readTensor, type HostPixels, type ImageInput } from './input';
-import { Network, type RunOptions } from './network';
+import { Network, selectRows, type RunOptions } from './network';
 import { emitResult } from './events';
 import { decodeWeights, fetchModel, type LoadProgress, type ModelSource } from './weights';
 import { DEFAULT_CACHE_NAME, type CacheReport } from './cache';
@@ -70,6 +70,10 @@ export interface ClassifyOptions {
    *  is in (its halting-weighted state so far) and later stages run one iteration each; the result says
    *  `deadlineExceeded`. Only an iterative network can answer early like this. Default: none. */
   deadlineMs?: number;
+  /** The mirror vote: an image whose top class probability after the first pass is below this is classified
+   *  again mirrored left-right (same settings) and gets the mean of the two passes' logits; FLOPs count both.
+   *  0: off; 1: every image. Default: model.json's `mirrorBelow` (0 when it has none). */
+  mirrorBelow?: number;
 }
 
 export interface Prediction {
@@ -85,13 +89,17 @@ export interface Result {
   probability: number;
   /** The `topK` most probable classes, most probable first. */
   topK: Prediction[];
-  /** Iterations each stage ran for this image. */
+  /** Iterations each stage ran for this image (the first pass when it was mirrored). */
   iterations: number[];
+  /** The mirror vote classified this image mirrored too (`mirrorBelow`); `logits` are the two passes' mean. */
+  mirrored: boolean;
+  /** Iterations each stage ran in the mirrored pass; null when the image was not mirrored. */
+  mirrorIterations: number[] | null;
   /** The cap each stage ran under in this call. */
   maxIterations: number[];
-  /** FLOPs spent on this image (2 per multiply-add of every conv/FC layer). */
+  /** FLOPs spent on this image (2 per multiply-add of every conv/FC layer), both passes when mirrored. */
   flops: number;
-  /** FLOPs of the model at every stage's maximum. */
+  /** The most this call could spend on one image: every stage at its maximum, twice when the mirror vote is on. */
   flopsMax: number;
   /** Pre-softmax class scores. */
   logits: number[];
@@ -138,7 +146,7 @@ export interface IamNNModel extends EventTarget {
   dispose(): void;
 }
 
-type CallOptions = RunOptions & { topK: number; inputTimeoutMs: number };
+type CallOptions = RunOptions & { topK: number; inputTimeoutMs: number; mirrorBelow: number };
 
 /** A placeholder for an input already turned into a tensor (its pixels released). */
 const EMPTY: HostPixels = { data: new Float32Array(0), side: 0 };
@@ -195,6 +203,15 @@ function serialize<T>(job: () => Promise<T>): Promise<T> {
 /** The fields of `info` that describe the backend in use (each one set, so a backend change clears the last's). */
 function backendFields(bk: BackendInfo): Pick<ModelInfo, 'backend' | 'wasmSimd' | 'wasmThreads' | 'wasmThreadsOff' | 'softwareAdapter'> {
   return { backend: bk.backend, wasmSimd: bk.wasmSimd, wasmThreads: bk.wasmThreads, wasmThreadsOff: bk.wasmThreadsOff, softwareAdapter: bk.softwareAdapter };
+}
+
+/** The top softmax probability of one row of logits, in float64 (as training/evaluate.py's mirror_chosen). */
+function topProbability(row: Float32Array): number {
+  let m = -Infinity;
+  for (const v of row) m = Math.max(m, v);
+  let z = 0;
+  for (const v of row) z += Math.exp(v - m);
+  return 1 / z;
 }
 
 function isInt(v: unknown): v is number {
@@ -285,8 +302,12 @@ class Model extends EventTarget implements IamNNModel {
     if (o.signal !== undefined && !isA<AbortSignal>(o.signal, 'AbortSignal')) throw new OptionError('signal', 'expected an AbortSignal');
     const d = o.deadlineMs;
     if (d !== undefined && !(typeof d === 'number' && d >= 0)) throw new OptionError('deadlineMs', `${d}; expected a number of milliseconds >= 0`);
+    const mirrorBelow = o.mirrorBelow ?? spec.mirrorBelow;
+    if (typeof mirrorBelow !== 'number' || !(mirrorBelow >= 0 && mirrorBelow <= 1)) {
+      throw new OptionError('mirrorBelow', `${mirrorBelow}; expected a number from 0 (off) to 1 (every image)`);
+    }
     const deadline = d === undefined ? undefined : performance.now() + d;
-    return { topK, maxIterations: [...maxIterations], threshold, earlyExit, inputTimeoutMs, signal: o.signal, deadline };
+    return { topK, maxIterations: [...maxIterations], threshold, earlyExit, inputTimeoutMs, signal: o.signal, deadline, mirrorBelow };
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -344,25 +365,53 @@ class Model extends EventTarget implements IamNNModel {
       tf.dispose(parts);
     }
     const n = x.shape[0];
-    let out;
+    let out, vote;
     try {
       out = await this.net.run(x, opts);
+      vote = out.deadlineHit ? null : await this.mirrorVote(x, out, opts);
     } finally {
       x.dispose();
     }
     const timeMs = (performance.now() - t0) / n;
-    const results = this.toResults(out.logits, out.iterations, n, opts, timeMs, out.deadlineHit);
+    const results = this.toResults(out.logits, out.iterations, vote, n, opts, timeMs, out.deadlineHit || vote?.deadlineHit === true);
     const elements = Array.isArray(inputs) ? inputs : [];
     results.forEach((r, i) => emitResult(this, r, elements[i]));
     return results;
   }
 
-  private toResults(logits: Float32Array, iters: Int32Array, n: number, opts: RunOptions & { topK: number }, timeMs: number, deadlineExceeded: boolean): Result[] {
+  /**
+   * The mirror vote (docs/model-format.md): the rows whose top probability in `first` is below the gate (every row at
+   * 1) run again mirrored left-right under the same settings. Null when no row is chosen, or when the deadline cut
+   * the mirrored pass short (an optional second look is dropped rather than averaged in half-done).
+   */
+  private async mirrorVote(x: tf.Tensor4D, first: { logits: Float32Array }, opts: CallOptions) {
+    const c = this.spec.labels.length;
+    const rows: number[] = [];
+    for (let r = 0; r < x.shape[0]; r++) {
+      const row = first.logits.subarray(r * c, (r + 1) * c);
+      if (opts.mirrorBelow >= 1 || topProbability(row) < opts.mirrorBelow) rows.push(r);
+    }
+    if (rows.length === 0) return null;
+    const mirrored = tf.tidy(() => tf.reverse(rows.length === x.shape[0] ? x : selectRows(x, rows), 2) as tf.Tensor4D);
+    try {
+      const out = await this.net.run(mirrored, opts);
+      return { deadlineHit: out.deadlineHit, rows: out.deadlineHit ? [] : rows, logits: out.logits, iterations: out.iterations };
+    } finally {
+      mirrored.dispose();
+    }
+  }
+
+  private toResults(logits: Float32Array, iters: Int32Array, vote: { rows: number[]; logits: Float32Array; iterations: Int32Array } | null, n: number, opts: CallOptions, timeMs: number, deadlineExceeded: boolean): Result[] {
     const { labels, flops } = this.spec;
     const c = labels.length;
     const ns = this.spec.stages.length;
+    const flopsOf = (it: number[]) => flops.stem + flops.head + it.reduce((a, t, k) => a + t * flops.perIteration[k], 0);
+    const second = new Map((vote?.rows ?? []).map((r, j) => [r, j]));
     return Array.from({ length: n }, (_, r) => {
+      const j = second.get(r);
       const row = Array.from(logits.subarray(r * c, (r + 1) * c));
+      if (j !== undefined) vote!.logits.subarray(j * c, (j + 1) * c).forEach((v, i) => { row[i] = (row[i] + v) / 2; });
+      const mirrorIterations = j === undefined ? null : Array.from(vote!.iterations.subarray(j * ns, (j + 1) * ns));
       const m = Math.max(...row);
       const e = row.map((v) => Math.exp(v - m));
       const z = e.reduce((a, b) => a + b, 0);
@@ -375,9 +424,11 @@ class Model extends EventTarget implements IamNNModel {
         probability: ranked[0].probability,
         topK: ranked.slice(0, opts.topK),
         iterations,
+        mirrored: mirrorIterations !== null,
+        mirrorIterations,
         maxIterations: opts.maxIterations,
-        flops: flops.stem + flops.head + iterations.reduce((a, t, k) => a + t * flops.perIteration[k], 0),
-        flopsMax: flops.max,
+        flops: flopsOf(iterations) + (mirrorIterations === null ? 0 : flopsOf(mirrorIterations)),
+        flopsMax: opts.mirrorBelow > 0 ? 2 * flops.max : flops.max,
         logits: row,
         deadlineExceeded,
         backend: this.info.backend,

@@ -10,14 +10,18 @@ import type { ClassifyOptions, IamNNModel, Result } from './model';
 /** One rung of the compute ladder: a per-call setting. */
 export interface ComputeSetting {
   haltingThreshold?: number;
+  /** The mirror vote's gate (0: off); unset: the call's own (the model's default). */
+  mirrorBelow?: number;
   /** Fraction of every stage's maximum to cap at (rounded up, at least 1). */
   capFraction?: number;
 }
 
-/** From most to least compute: the model's own setting first. */
+/** From most to least compute: the model's own setting first, then without the mirror vote (its second pass is
+ *  the costliest extra), then lower thresholds and caps. */
 export const COMPUTE_LADDER: readonly ComputeSetting[] = [
-  {}, { haltingThreshold: 0.9 }, { haltingThreshold: 0.7 }, { haltingThreshold: 0.5 },
-  { haltingThreshold: 0.5, capFraction: 0.5 }, { haltingThreshold: 0.5, capFraction: 0 },
+  {}, { mirrorBelow: 0 }, { haltingThreshold: 0.9, mirrorBelow: 0 }, { haltingThreshold: 0.7, mirrorBelow: 0 },
+  { haltingThreshold: 0.5, mirrorBelow: 0 }, { haltingThreshold: 0.5, capFraction: 0.5, mirrorBelow: 0 },
+  { haltingThreshold: 0.5, capFraction: 0, mirrorBelow: 0 },
 ];
 
 /** After this many calls in a row under UP_SHARE of the budget, step back up one rung. */
@@ -84,7 +88,7 @@ export function classifyVideo(model: IamNNModel, video: HTMLVideoElement, option
   const settingAt = (level: number) => {
     const s = COMPUTE_LADDER[level];
     const caps = s.capFraction === undefined ? undefined : model.info.maxIterations.map((t) => Math.max(1, Math.ceil(t * (s.capFraction ?? 1))));
-    return { haltingThreshold: s.haltingThreshold, maxIterations: caps };
+    return { haltingThreshold: s.haltingThreshold, maxIterations: caps, ...(s.mirrorBelow === undefined ? {} : { mirrorBelow: s.mirrorBelow }) };
   };
 
   const adapt = (ms: number) => {

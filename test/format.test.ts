@@ -42,6 +42,7 @@ describe('model validation', () => {
     ['unknown resize', (j: Json) => { j.iamnn.input.resize = 'stretch'; }, 'iamnn.input.resize'],
     ['std of zero', (j: Json) => { j.iamnn.normalization.std[1] = 0; }, 'iamnn.normalization.std[1]'],
     ['halting epsilon out of range', (j: Json) => { j.iamnn.haltingEpsilon = 1; }, 'iamnn.haltingEpsilon'],
+    ['mirror gate out of range', (j: Json) => { j.iamnn.mirrorBelow = 1.2; }, 'iamnn.mirrorBelow'],
     ['missing weight', (j: Json) => { j.weightsManifest[0].weights = weights(j).filter((w) => w.name !== 'stage0/conv2'); }, 'stage0/conv2'],
     ['extra weight', (j: Json) => { weights(j).push({ name: 'stage0/conv4', shape: [1], dtype: 'float32' }); }, 'stage0/conv4'],
     ['wrong shape', (j: Json) => { weights(j).find((w) => w.name === 'head/kernel')!.shape = [2, 3]; }, 'head/kernel'],

@@ -28,6 +28,9 @@ export interface Parity {
   logits: number[][];
   iterations: number[][];
   flops: number[];
+  /** The model's mirror vote gate, when it has one; then each image's mirror-pass iterations (0s: not mirrored). */
+  mirrorBelow?: number;
+  mirrorIterations?: number[][];
 }
 
 export function parityImages(p: Parity): Uint8Array {
@@ -55,6 +58,7 @@ export function handModel(opts: { haltP: number; increments: number[]; eps?: num
     stages: [{ inChannels: 2, channels: 2, bottleneck: 1, maxIterations: t, poolBefore: 1 }],
     act: { hidden: [4, 4] },
     haltingEpsilon: opts.eps ?? 0.01,
+    mirrorBelow: 0,
   };
   const values: Record<string, number[]> = {
     'stage0/bn3/shift': opts.increments.flatMap((v) => [v, 0]),

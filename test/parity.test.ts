@@ -28,6 +28,8 @@ describe.each(MODELS)('parity with PyTorch: $name', ({ dir }) => {
       expect(r.iterations, `image ${i} iterations`).toEqual(parity.iterations[i]);
       expect(single[i].iterations, `image ${i} alone`).toEqual(parity.iterations[i]);
       expect(r.flops).toBe(parity.flops[i]);
+      const mirror = parity.mirrorIterations?.[i];
+      expect(r.mirrorIterations, `image ${i} mirror pass`).toEqual(mirror === undefined || mirror.every((t) => t === 0) ? null : mirror);
       const err = Math.max(...r.logits.map((v, j) => Math.abs(v - parity.logits[i][j])));
       expect(err, `image ${i} max |logit diff|`).toBeLessThan(1e-4);
       const errSingle = Math.max(...single[i].logits.map((v, j) => Math.abs(v - parity.logits[i][j])));
