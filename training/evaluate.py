@@ -250,7 +250,7 @@ def main(argv: list[str]) -> None:
         check_classes(torch.load(path, map_location="cpu") if path != ckpt_path else ckpt, ids, path, source)
     t0 = time.time()
     cfg = model.cfg
-    mirror = float(args.get("mirror_below", MIRROR_BELOW))  # the browser has no mirror vote yet (model.py)
+    mirror = float(args.get("mirror_below", MIRROR_BELOW))  # the model's default; export.py writes the same
     shipped = run(model, x, y, norm, mirror_below=mirror)
     curve = training_curve(ckpt_path)  # each run's log is read once
     rows = [row(f"IamNN (shipped, threshold {1 - cfg.eps:g}, mirror vote below {mirror:g})", shipped, model,

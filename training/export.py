@@ -1,6 +1,7 @@
 """Convert a trained IamNN checkpoint to the web model format (docs/model-format.md).
 
     /usr/bin/python3 -m training.export --ckpt=training/runs/iamnn/ckpt.pt --out=models/cifar10
+        [--mirror_below=0.8]   # the mirror vote's default gate in model.json (default training.model.MIRROR_BELOW; 0: off)
     /usr/bin/python3 -m training.export --ckpt=training/runs/tin-iamnn/ckpt.pt --out=models/tiny-imagenet
     /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny     # small random test model (2 stages, 32x32)
     /usr/bin/python3 -m training.export --fixture=test/fixtures/tiny64 --size=64   # 4 stages, 64x64, 12 classes
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from training.data import CLASSES, normalize
-from training.model import IamNN, ModelConfig, flops_table
+from training.model import MIRROR_BELOW, IamNN, ModelConfig, flops_table
 
 FORMAT = "iamnn"
 FORMAT_VERSION = 1
@@ -79,7 +80,8 @@ def _encode(a: np.ndarray, quantize: str | None) -> tuple[bytes, dict | None]:
     raise ValueError(f"quantize must be one of None, 'float16', 'uint8'; got {quantize!r}")
 
 
-def model_spec(model: IamNN, mean, std, labels, ids) -> dict:
+def model_spec(model: IamNN, mean, std, labels, ids, mirror_below: float = 0.0) -> dict:
+    """model.json's iamnn section; `mirror_below` > 0 adds the mirror vote's default gate (absent: off)."""
     cfg = model.cfg
     cins = (cfg.stem_channels,) + tuple(cfg.widths[:-1])
     if len(labels) != cfg.num_classes or len(ids) != cfg.num_classes:
@@ -96,6 +98,7 @@ def model_spec(model: IamNN, mean, std, labels, ids) -> dict:
                    for k, (ci, c, b, t) in enumerate(zip(cins, cfg.widths, cfg.bottlenecks, cfg.max_iters))],
         "act": {"hidden": [cfg.act_hidden, cfg.act_hidden]},
         "haltingEpsilon": cfg.eps,
+        **({"mirrorBelow": mirror_below} if mirror_below > 0 else {}),
         "flops": flops_table(cfg),
     }
 
@@ -122,7 +125,7 @@ def export_model(model: IamNN, out_dir: Path, mean, std, labels=CLASSES, ids=Non
     manifest = {"format": FORMAT, "formatVersion": FORMAT_VERSION,
                 "weightsManifest": [{"paths": paths, "weights": specs,
                                      "sha256": [hashlib.sha256(s).hexdigest() for s in shards]}],
-                "iamnn": model_spec(model, mean, std, labels, labels if ids is None else ids)}
+                "iamnn": model_spec(model, mean, std, labels, labels if ids is None else ids, mirror_below)}
     (out_dir / "model.json").write_text(json.dumps(manifest, indent=1) + "\n")
     write_model_module(out_dir, paths)
     return manifest
@@ -313,12 +316,14 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"{source}: {xt.shape[-1]}x{xt.shape[-1]} images, the network is for {model.cfg.input_size}")
     x = xt.permute(0, 2, 3, 1).contiguous().numpy()  # NHWC, as parity.json stores images
     out = Path(args.get("out", "models/cifar10"))
-    export_model(model, out, norm["mean"], norm["std"], kept["labels"], kept["ids"], quantize=args.get("quantize"))
+    mirror = float(args.get("mirror_below", MIRROR_BELOW))
+    export_model(model, out, norm["mean"], norm["std"], kept["labels"], kept["ids"], quantize=args.get("quantize"),
+                 mirror_below=mirror)
     if args.get("quantize"):  # parity is what the shipped (dequantized) weights compute, not the checkpoint
         full = model
         model, _ = load_web_model(out)
         print(quantization_report(full, model, x, norm), flush=True)
-    (out / "parity.json").write_text(json.dumps(parity_vectors(model, x[:32], norm["mean"], norm["std"])) + "\n")
+    (out / "parity.json").write_text(json.dumps(parity_vectors(model, x[:32], norm["mean"], norm["std"], mirror)) + "\n")
     print(f"wrote {out}/model.json, shards and parity.json")
 
 

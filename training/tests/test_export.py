@@ -9,7 +9,7 @@ import torch
 
 from training import export
 from training.export import export_model, load_web_model, named_weights, parity_vectors, read_web_weights
-from training.model import IamNN, ModelConfig, flops_table
+from training.model import MIRROR_BELOW, IamNN, ModelConfig, flops_table
 from training.tests.test_model import SMALL, randomized
 
 
@@ -112,9 +112,10 @@ def test_quantized_export_writes_parity_of_the_shipped_weights(tmp_path, cifar_a
     parity = json.loads((out / "parity.json").read_text())
     images = np.frombuffer(base64.b64decode(parity["images"]), np.uint8).reshape(parity["shape"]).copy()
     shipped, _ = load_web_model(out)
-    want = parity_vectors(shipped, images, norm["mean"], norm["std"])
+    want = parity_vectors(shipped, images, norm["mean"], norm["std"], MIRROR_BELOW)  # the model's default setting
     assert want["logits"] == parity["logits"] and want["iterations"] == parity["iterations"]
     assert parity_vectors(m, images, norm["mean"], norm["std"])["logits"] != parity["logits"]  # uint8 differs
+    assert json.loads((out / "model.json").read_text())["iamnn"]["mirrorBelow"] == MIRROR_BELOW == parity["mirrorBelow"]
 
 
 def test_a_state_output_checkpoint_is_refused(tmp_path):
