@@ -396,11 +396,12 @@ function computeDial(own: [number, number][]): HTMLElement {
   // one point per static network, its longest run: the report keeps superseded shorter runs too, at the same FLOPs
   const longest = new Map<string, ReportRow>();
   for (const r of rows.filter((r) => /^(Unshared baseline|Static ResNet)/.test(r.name))) {
-    const kind = r.name.split(' (')[0];
+    const kind = r.name.split(' (')[0] + (r.name.endsWith('mirror vote on every image') ? ', mirrored' : '');
     if ((r.epochs ?? 0) >= (longest.get(kind)?.epochs ?? -1)) longest.set(kind, r);
   }
   const series: Series[] = [
     { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => /^IamNN (threshold|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
+    { name: 'IamNN, mirror vote gates (test set)', color: '#1a9e5c', scale: 'acc', points: rows.filter((r) => /^IamNN (mirror vote|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
     { name: 'IamNN, iteration caps (test set)', color: '#e07b00', scale: 'acc', scatter: true, points: rows.filter((r) => r.caps).map(pt) },
     { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: [...longest.values()].map(pt) },
     { name: 'your runs (newest large)', color: '#c0186b', scale: 'acc', scatter: true, points: own.slice(0, -1) },

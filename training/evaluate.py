@@ -326,8 +326,9 @@ def main(argv: list[str]) -> None:
     out = Path(args.get("out", "models/cifar10/report.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
-    for r in rows:
-        print(f"{r['name']:<48} top-1 {100 * r['accuracy']:.2f}%  top-5 {100 * r['top5']:.2f}%  params {r['params']:,}  "
+    for r in rows:  # carried rows from older reports may lack top-5
+        top5 = f"{100 * r['top5']:.2f}%" if "top5" in r else "-"
+        print(f"{r['name']:<48} top-1 {100 * r['accuracy']:.2f}%  top-5 {top5}  params {r['params']:,}  "
               f"FLOPs {r['flops_min'] / 1e6:.1f}/{r['flops_mean'] / 1e6:.1f}/{r['flops_max'] / 1e6:.1f} M  "
               f"iters {[round(v, 2) for v in r['mean_iterations']]}")
 

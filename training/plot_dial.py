@@ -1,5 +1,5 @@
 """The compute dial as a picture: accuracy against mean FLOPs for every per-call setting in a report.json
-(halting thresholds as a curve, iteration caps as points), with the unshared baseline and the static peers.
+(halting thresholds and the mirror vote's gates as curves, iteration caps as points), with the unshared baseline and the static peers.
 
     /usr/bin/python3 -m training.plot_dial --report=models/cifar10/report.json --out=docs/dial-cifar10.png
 
@@ -25,6 +25,7 @@ def main(argv: list[str]) -> None:
     acc = lambda r: 100 * r["accuracy"]  # noqa: E731
     shipped = rows[0]
     curve = sorted([r for r in rows if r["name"].startswith("IamNN threshold") or r is shipped], key=mflops)
+    gates = sorted([r for r in rows if r["name"].startswith("IamNN mirror vote") or r is shipped], key=mflops)
     caps = [r for r in rows if r.get("caps")]
     fixed = [r for r in rows if r["name"].startswith(("Unshared baseline", "Static ResNet"))]
     previous = [r for r in rows if r["name"].startswith("IamNN, other run") and r.get("epochs", 0) >= 60 and not r.get("carried_from")]
@@ -32,13 +33,17 @@ def main(argv: list[str]) -> None:
     ax.plot([mflops(r) for r in curve], [acc(r) for r in curve], "o-", color="#2a6df4", label="IamNN, halting threshold")
     for r in curve:
         ax.annotate(f"{r['threshold']:g}", (mflops(r), acc(r)), textcoords="offset points", xytext=(4, -10), fontsize=7, color="#2a6df4")
+    ax.plot([mflops(r) for r in gates], [acc(r) for r in gates], "^-", color="#1a9e5c", label="IamNN, mirror vote gate")
+    for r in gates:
+        ax.annotate(f"{r['mirror_below']:g}", (mflops(r), acc(r)), textcoords="offset points", xytext=(4, 4), fontsize=7, color="#1a9e5c")
     ax.plot([mflops(r) for r in caps], [acc(r) for r in caps], "s", color="#e07b00", label="IamNN, iteration caps")
     for r in caps:
         ax.annotate("/".join(map(str, r["caps"])), (mflops(r), acc(r)), textcoords="offset points", xytext=(4, 4), fontsize=7, color="#e07b00")
     ax.plot([mflops(shipped)], [acc(shipped)], "*", ms=14, color="#2a6df4", label=f"IamNN default ({acc(shipped):.2f}%)")
     for r in fixed:
         ax.plot([mflops(r)], [acc(r)], "D", color="#555")
-        ax.annotate(f"{r['name'].split(' (')[0]}, {r.get('epochs', '?')} epochs", (mflops(r), acc(r)),
+        flip = ", every image mirrored" if r.get("mirrored") == 1 else ""
+        ax.annotate(f"{r['name'].split(' (')[0]}, {r.get('epochs', '?')} epochs{flip}", (mflops(r), acc(r)),
                     textcoords="offset points", xytext=(-6, -3), fontsize=7, ha="right")
     for r in previous:  # the model this one was fine-tuned from, at its own threshold
         ax.plot([mflops(r)], [acc(r)], "o", mfc="none", color="#888", ms=9, label="previous model (default setting)")
