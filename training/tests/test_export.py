@@ -79,7 +79,8 @@ def test_the_mirror_vote_averages_the_mirrored_pass_of_the_images_below_the_gate
     assert 0 < sum(chosen) < len(chosen)
     for i, c in enumerate(chosen):
         assert some["mirrorIterations"][i] == (flipped["iterations"][i] if c else [0, 0])
-        assert some["logits"][i] == (both["logits"][i] if c else plain["logits"][i])
+        # the mirrored pass runs on a smaller batch here: equal up to the convs' batch-dependent rounding
+        assert np.allclose(some["logits"][i], both["logits"][i] if c else plain["logits"][i], atol=1e-5)
         assert some["flops"][i] == (both["flops"][i] if c else plain["flops"][i])
 
 
