@@ -385,6 +385,9 @@ function stopLive(video: HTMLVideoElement): void {
   $('webcam').hidden = false;
 }
 
+/** The static networks' points in the compute dial, one colour each (greys and browns, apart from IamNN's). */
+const STATIC_COLOURS = ['#333', '#8a8a8a', '#7a4a1e', '#b08850'];
+
 /**
  * The compute dial: accuracy against mean MFLOPs for every per-call setting measured on the full test set
  * (report.json, shipped beside the model), the static networks beside them, and this page's own runs, the
@@ -403,7 +406,8 @@ function computeDial(own: [number, number][]): HTMLElement {
     { name: 'IamNN, halting thresholds (test set)', color: '#2a6df4', scale: 'acc', points: rows.filter((r) => /^IamNN (threshold|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
     { name: 'IamNN, mirror vote gates (test set)', color: '#1a9e5c', scale: 'acc', points: rows.filter((r) => /^IamNN (mirror vote|\(shipped)/.test(r.name)).map(pt).sort((a, b) => a[0] - b[0]) },
     { name: 'IamNN, iteration caps (test set)', color: '#e07b00', scale: 'acc', scatter: true, points: rows.filter((r) => r.caps).map(pt) },
-    { name: 'static networks', color: '#555', scale: 'acc', scatter: true, points: [...longest.values()].map(pt) },
+    // each static network its own legend entry: a reader must tell ResNet-20 from the unshared baseline
+    ...[...longest].map(([kind, r], i): Series => ({ name: kind.replace(/^(?:Static )?(.*?)(, mirrored)?$/, '$1 (static$2)'), color: STATIC_COLOURS[i % STATIC_COLOURS.length], scale: 'acc', scatter: true, points: [pt(r)] })),
     { name: 'your runs (newest large)', color: '#c0186b', scale: 'acc', scatter: true, points: own.slice(0, -1) },
     { name: 'current setting', color: '#c0186b', scale: 'acc', scatter: true, big: true, points: own.slice(-1) },
   ].filter((s) => s.points.length);

@@ -135,7 +135,7 @@ test('demo: load, classify, Figures 3 and 2, gallery, dial, budget', async ({ pa
   const charts: Record<string, { axes: number; legend: string[] }> = {
     '#dial': { axes: 3, legend: ['compute (MFLOPs)', 'confidence (%)'] },
     // the page's own runs have an accuracy (and a point) only with the labelled CIFAR-10 gallery
-    '#tradeoff': { axes: 2, legend: ['IamNN, halting thresholds (test set)', ...(cifarArchive() ? ['current setting'] : [])] },
+    '#tradeoff': { axes: 2, legend: ['IamNN, halting thresholds (test set)', 'ResNet-20 (static)', 'ResNet-20 (static, mirrored)', 'Unshared baseline (static)', ...(cifarArchive() ? ['current setting'] : [])] },
     '.hist-panel[data-source=report] .hist:nth-child(3)': { axes: 2, legend: ['images', 'stopped at the cap (12)'] },
     '.hist-panel[data-source=page] .hist:nth-child(1)': { axes: 2, legend: ['images', 'stopped at the cap (2)'] },
   };
