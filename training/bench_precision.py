@@ -10,6 +10,7 @@ docstring). Prints a table; the README quotes it.
     /usr/bin/python3 -m training.bench_precision [--ckpt=training/checkpoints/iamnn-cifar10.pt] [--steps=8]
         [--shared=False --zero_init_last_bn=False] [--threads=2] [--precisions=bf16]
         [--data=tiny-imagenet-200 --augment=rrc --arch=resnet18] [--reference=training/checkpoints/iamnn-cifar10.pt]
+        [--malloc=default]   # without training/allocator.py's thresholds (train.py sets them)
 """
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ import time
 
 import torch
 
+from training.allocator import keep_freed_memory
 from training.evaluate import build_model, load_ckpt, trained_source
 from training.train import (PRECISIONS, TrainConfig, arch_config, augment_batch, fit_to_data, load_data, make_optimizer,
                             parse_args, train_step)
 
-OWN_OPTIONS = ("--steps", "--ckpt", "--precisions", "--reference")
+OWN_OPTIONS = ("--steps", "--ckpt", "--precisions", "--reference", "--malloc")
 
 
 def step_timer(model: torch.nn.Module, tc: TrainConfig, x: torch.Tensor, y: torch.Tensor, norm: dict,
@@ -63,6 +65,8 @@ def main(argv: list[str]) -> None:
     steps = int(opts.get("steps", 8))
     precisions = tuple(opts.get("precisions", ",".join(PRECISIONS)).split(","))
     torch.set_num_threads(tc.threads)
+    if opts.get("malloc") != "default":  # --malloc=default: glibc's own thresholds, to measure what allocator.py gives
+        keep_freed_memory()  # as train.py does
     gen = torch.Generator().manual_seed(0)
     data = load_data(tc.data, tc.image_size, limit_test=1)
     per_epoch = len(data.x_train) // tc.batch_size
@@ -89,7 +93,7 @@ def main(argv: list[str]) -> None:
         f"caps {'/'.join(map(str, mc.max_iters))}")
     print(f"{opts.get('ckpt') or network}, batch {tc.batch_size}, {data.input_size}x{data.input_size} "
           f"({tc.augment}), 2 x {steps} steps each, {tc.device} ({platform.machine()}), {torch.get_num_threads()} "
-          f"threads, torch {torch.__version__}")
+          f"threads, torch {torch.__version__}, malloc {opts.get('malloc') or 'keeps freed memory'}")
     print(f"| precision | median s/step | min s/step | s/epoch ({per_epoch} steps) | speed vs fp32 |\n|---|---|---|---|---|")
     for precision, ts in times.items():
         med = statistics.median(ts)
