@@ -3,9 +3,9 @@
 glibc's malloc serves each allocation above its mmap threshold (at most 32 MiB, adapting upwards from 128 KiB) with
 a fresh mmap and returns it with munmap on free; a training step here allocates and frees hundreds of activation
 tensors of that size, and the kernel zero-fills every page of each new mapping on first touch. On this project's
-2-core AMD EPYC (Debian torch 1.13, bf16, the Tiny-ImageNet IamNN at caps 2/3/3/3, batch 256) that cost 2.7-3.5x
-per training step (32x32: 1.06-1.13 s -> 0.38-0.39 s; 64x64: 4.7-5.9 s -> 1.2-2.1 s) and 2-2.6x per evaluation
-batch of 500 (docs/training.md, "Training speed: the allocator"). Raising the mmap and trim thresholds makes malloc
+2-core AMD EPYC (Debian torch 1.13, bf16, batch 256) a training step ran 5.6x faster with the thresholds below on
+Tiny-ImageNet and 2.5x on CIFAR-10 (`training.bench_precision --malloc=default` measures without them;
+docs/training.md, "Training speed: the allocator"). Raising the mmap and trim thresholds makes malloc
 reuse its heap: the process keeps its peak memory (a few GiB here) until it exits.
 """
 from __future__ import annotations
@@ -27,7 +27,6 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    # the largest values mallopt accepts as an int: mmap only for single allocations above 1 GiB (its cap is
-    # HEAP_MAX/2 on 64-bit), never trim the heap's top, and grow it 256 MiB at a time
+    # mmap only single allocations above 1 GiB, never trim the heap's top (the largest int), grow it 256 MiB at a time
     return all(mallopt(p, v) == 1 for p, v in ((M_MMAP_THRESHOLD, 1 << 30), (M_TRIM_THRESHOLD, (1 << 31) - 1),
                                                 (M_TOP_PAD, 1 << 28)))

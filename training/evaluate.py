@@ -97,9 +97,9 @@ def held_out_set(source: str, image_size: int) -> tuple[torch.Tensor, torch.Tens
 def predict(model: IamNN, x: torch.Tensor, norm: dict, early_exit: bool = True, batch: int = 100,
             **kw) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits [N, classes] and per-stage iteration counts [N, stages] of uint8 NCHW images, in eval mode.
-    Batches of 100: on the 2-core EPYC the Tiny-ImageNet IamNN ran 400 val images in 1.4-1.5 s at 100 or 50, 3.5 s at
-    500 (tensors past the caches; training/allocator.py on). early_exit=True: rows leave the batch once halted (what the browser runs); False: the masked forward
-    (kw may then set halting=False)."""
+    early_exit=True: rows leave the batch once halted (what the browser runs); False: the masked forward
+    (kw may then set halting=False). Batches of 100: on the 2-core EPYC the Tiny-ImageNet IamNN ran 400 val images
+    in 1.4-1.5 s at 100 or 50, 3.5 s at 500 (tensors past the caches; training/allocator.py on)."""
     model.eval()
     dev = next(model.parameters()).device
     forward = model.forward_early_exit if early_exit else model.forward
