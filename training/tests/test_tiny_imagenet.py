@@ -99,9 +99,11 @@ def test_augment_choice():
 
 
 def documented_command(out: str) -> list[str]:
-    """The options of docs/training.md's `training.train` command that writes `--out=<out>`."""
+    """The options of docs/training.md's last `training.train` command that starts `--out=<out>` (not a --resume):
+    for the IamNN run, its whole recipe in one command after the restarts that made it."""
     text = DOCS.read_text().replace("\\\n", " ")
-    line = next(line for line in text.splitlines() if "-m training.train" in line and f"--out={out}" in line)
+    line = [line for line in text.splitlines()
+            if "-m training.train" in line and f"--out={out}" in line and "--resume" not in line][-1]
     return shlex.split(line.split("-m training.train", 1)[1].split("#")[0])
 
 
